@@ -1,0 +1,49 @@
+#include "dispatch.hpp"
+
+#include <string>
+
+#include "../backends/cpu/backend.hpp"
+#include "tensor_impl.hpp"
+
+namespace nx::detail {
+
+std::string op_label(int prim) {
+  return "nx::" + std::string(kPrimInfo[static_cast<size_t>(prim)].name);
+}
+
+namespace {
+
+void check_call(Prim p, const PrimInfo& pi, std::span<const Tensor> in, const Params& params) {
+  if (pi.inputs >= 0 && static_cast<int>(in.size()) != pi.inputs) {
+    throw Error(op_label(static_cast<int>(p)) + ": expected " + std::to_string(pi.inputs) +
+                " inputs, got " + std::to_string(in.size()));
+  }
+  if (params.index() != pi.params_index) {
+    throw Error(op_label(static_cast<int>(p)) + ": internal error: wrong parameter kind");
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].defined()) {
+      throw Error(op_label(static_cast<int>(p)) + ": input " + std::to_string(i) +
+                  " is an empty tensor");
+    }
+    if (in[i].is_template()) {
+      throw Error(op_label(static_cast<int>(p)) + ": input " + std::to_string(i) + " (" +
+                  type_string(in[i].type()) + ") is a template and has no data");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> bind(Prim p, std::span<const Tensor> in, const Params& params) {
+  const PrimInfo& pi = info(p);
+  check_call(p, pi, in, params);
+  std::vector<TensorType> out_types = pi.rule(static_cast<int>(p), in, params);
+  return cpu::run(p, in, params, out_types);
+}
+
+Tensor bind1(Prim p, std::span<const Tensor> in, const Params& params) {
+  return std::move(bind(p, in, params)[0]);
+}
+
+}  // namespace nx::detail

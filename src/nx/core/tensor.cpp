@@ -1,0 +1,115 @@
+#include "nx/tensor.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <ostream>
+
+#include "tensor_impl.hpp"
+#include "visit_dtype.hpp"
+
+namespace nx {
+
+namespace detail {
+
+Buffer::Buffer(size_t bytes) : bytes_(bytes) {
+  size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t{63};
+  data_ = std::aligned_alloc(64, rounded);
+  if (!data_) throw std::bad_alloc();
+}
+
+Buffer::~Buffer() { std::free(data_); }
+
+Tensor make_tensor(const TensorType& type) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->type = type;
+  impl->buffer = std::make_shared<Buffer>(static_cast<size_t>(num_elements(type.shape)) *
+                                          static_cast<size_t>(nx::byte_size(type.dtype)));
+  return Tensor(std::move(impl));
+}
+
+Tensor make_tensor(const TensorType& type, std::shared_ptr<Buffer> buffer) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->type = type;
+  impl->buffer = std::move(buffer);
+  return Tensor(std::move(impl));
+}
+
+Tensor strong(const Tensor& t) {
+  if (!t.is_weak()) return t;
+  return make_tensor(t.type(), t.impl()->buffer);
+}
+
+Tensor make_scalar_bits(const void* value, DType dtype, bool weak) {
+  Tensor t = make_tensor(TensorType{{}, dtype});
+  std::memcpy(mutable_data(t), value, static_cast<size_t>(nx::byte_size(dtype)));
+  t.impl()->weak = weak;
+  return t;
+}
+
+[[noreturn]] void throw_data_dtype(const Tensor& t, DType wanted) {
+  throw Error("nx::Tensor::data: the tensor holds " + std::string(dtype_name(t.dtype())) +
+              ", not " + std::string(dtype_name(wanted)));
+}
+
+const void* checked_raw_data(const Tensor& t) {
+  if (!t.defined()) throw Error("nx::Tensor: the tensor is empty (default-constructed)");
+  if (!t.impl()->buffer) {
+    throw Error("nx::Tensor: " + type_string(t.type()) + " is a template and has no data");
+  }
+  return t.impl()->buffer->data();
+}
+
+double element_as_double(const Tensor& t, int64_t i) {
+  const void* p = checked_raw_data(t);
+  return visit_dtype(t.dtype(), [&](auto tag) -> double {
+    using T = typename decltype(tag)::type;
+    return static_cast<double>(static_cast<compute_t<T>>(static_cast<const T*>(p)[i]));
+  });
+}
+
+int64_t element_as_int64(const Tensor& t, int64_t i) {
+  const void* p = checked_raw_data(t);
+  return visit_dtype(t.dtype(), [&](auto tag) -> int64_t {
+    using T = typename decltype(tag)::type;
+    return static_cast<int64_t>(static_cast<compute_t<T>>(static_cast<const T*>(p)[i]));
+  });
+}
+
+uint64_t element_as_uint64(const Tensor& t, int64_t i) {
+  const void* p = checked_raw_data(t);
+  return visit_dtype(t.dtype(), [&](auto tag) -> uint64_t {
+    using T = typename decltype(tag)::type;
+    return static_cast<uint64_t>(static_cast<compute_t<T>>(static_cast<const T*>(p)[i]));
+  });
+}
+
+}  // namespace detail
+
+std::string type_string(const TensorType& t) {
+  return std::string(dtype_name(t.dtype)) + shape_string(t.shape);
+}
+
+namespace {
+const detail::TensorImpl& checked(const detail::TensorImpl* impl) {
+  if (!impl) throw Error("nx::Tensor: the tensor is empty (default-constructed)");
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return checked(impl_.get()).type.shape; }
+DType Tensor::dtype() const { return checked(impl_.get()).type.dtype; }
+TensorType Tensor::type() const { return checked(impl_.get()).type; }
+int64_t Tensor::rank() const { return static_cast<int64_t>(shape().size()); }
+int64_t Tensor::size() const { return num_elements(shape()); }
+int64_t Tensor::axis_size(int64_t axis) const {
+  return shape()[static_cast<size_t>(normalize_axis(axis, rank(), "nx::Tensor::axis_size"))];
+}
+int64_t Tensor::byte_size() const { return size() * nx::byte_size(dtype()); }
+bool Tensor::is_weak() const { return checked(impl_.get()).weak; }
+bool Tensor::is_template() const { return checked(impl_.get()).buffer == nullptr; }
+const void* Tensor::raw_data() const { return detail::checked_raw_data(*this); }
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
+
+}  // namespace nx

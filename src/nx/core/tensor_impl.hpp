@@ -1,0 +1,42 @@
+// The record behind nx::Tensor, and the internal helpers that make tensors.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "nx/tensor.hpp"
+
+namespace nx::detail {
+
+/// A 64-byte aligned block of bytes, uninitialised when made.
+class Buffer {
+ public:
+  explicit Buffer(size_t bytes);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_;
+  size_t bytes_;
+};
+
+struct TensorImpl {
+  TensorType type;
+  bool weak = false;
+  std::shared_ptr<Buffer> buffer;  ///< null for a template
+};
+
+/// A tensor of the given type with a fresh, uninitialised buffer.
+Tensor make_tensor(const TensorType& type);
+/// A tensor that shares an existing buffer (reshape, bitcast).
+Tensor make_tensor(const TensorType& type, std::shared_ptr<Buffer> buffer);
+/// Writable data of a tensor this code just made (never of one a user holds).
+inline void* mutable_data(const Tensor& t) { return t.impl()->buffer->data(); }
+template <class T> T* mutable_data(const Tensor& t) { return static_cast<T*>(mutable_data(t)); }
+/// The same tensor without the weak-type mark.
+Tensor strong(const Tensor& t);
+
+}  // namespace nx::detail
