@@ -13,6 +13,8 @@ std::string op_label(int prim) {
 
 namespace {
 
+std::array<std::atomic<uint64_t>, kNumPrims> g_call_counts{};
+
 void check_call(Prim p, const PrimInfo& pi, std::span<const Tensor> in, const Params& params) {
   if (pi.inputs >= 0 && static_cast<int>(in.size()) != pi.inputs) {
     throw Error(op_label(static_cast<int>(p)) + ": expected " + std::to_string(pi.inputs) +
@@ -35,8 +37,11 @@ void check_call(Prim p, const PrimInfo& pi, std::span<const Tensor> in, const Pa
 
 }  // namespace
 
+const std::array<std::atomic<uint64_t>, kNumPrims>& prim_call_counts() { return g_call_counts; }
+
 std::vector<Tensor> bind(Prim p, std::span<const Tensor> in, const Params& params) {
   const PrimInfo& pi = info(p);
+  g_call_counts[static_cast<size_t>(p)].fetch_add(1, std::memory_order_relaxed);
   check_call(p, pi, in, params);
   std::vector<TensorType> out_types = pi.rule(static_cast<int>(p), in, params);
   return cpu::run(p, in, params, out_types);

@@ -3,6 +3,9 @@
 // graph node instead; the op library above does not change.)
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <initializer_list>
 #include <span>
 #include <vector>
@@ -23,6 +26,9 @@ inline std::vector<Tensor> bind(Prim p, std::initializer_list<Tensor> in,
                                 const Params& params = NoParams{}) {
   return bind(p, std::span<const Tensor>(in.begin(), in.size()), params);
 }
+
+/// How many times each primitive has run in this process (for coverage and profiling).
+const std::array<std::atomic<uint64_t>, kNumPrims>& prim_call_counts();
 
 /// "nx::<prim name>", the prefix of error messages from shape rules.
 std::string op_label(int prim);
