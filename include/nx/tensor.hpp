@@ -44,6 +44,7 @@ class Tensor {
   Tensor() = default;
 
   /// A weakly typed scalar: integers become s32 (s64 when 64-bit), floats f32, bools pred.
+  /// A weak float keeps its exact value, so `f64_tensor + 0.1` adds the double 0.1.
   template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
   Tensor(T value);  // NOLINT(google-explicit-constructor)
 
@@ -94,6 +95,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 namespace detail {
 Tensor make_scalar_bits(const void* value, DType dtype, bool weak);
+Tensor make_weak_float(double value);
 double element_as_double(const Tensor& t, int64_t index);
 int64_t element_as_int64(const Tensor& t, int64_t index);
 uint64_t element_as_uint64(const Tensor& t, int64_t index);
@@ -106,8 +108,7 @@ Tensor::Tensor(T value) {
   if constexpr (std::is_same_v<T, bool>) {
     *this = detail::make_scalar_bits(&value, DType::Pred, true);
   } else if constexpr (std::is_floating_point_v<T>) {
-    float f = static_cast<float>(value);
-    *this = detail::make_scalar_bits(&f, DType::F32, true);
+    *this = detail::make_weak_float(static_cast<double>(value));
   } else if constexpr (sizeof(T) <= 4 && (std::is_signed_v<T> || sizeof(T) < 4)) {
     int32_t v = static_cast<int32_t>(value);
     *this = detail::make_scalar_bits(&v, DType::S32, true);

@@ -56,7 +56,8 @@ Tensor iota(const Shape& shape, int64_t axis, DType dtype = s32);
 Tensor eye(int64_t n, DType dtype = s32);
 /// Ones on the diagonal of the last two axes of `shape`, zeros elsewhere (Nx.eye with a shape).
 Tensor eye(const Shape& shape, DType dtype = s32);
-/// `n` evenly spaced values from start to stop (stop included unless endpoint is false).
+/// `n` evenly spaced values from start to stop (stop included unless endpoint is false);
+/// integer dtypes take the floor of each value.
 Tensor linspace(double start, double stop, int64_t n, bool endpoint = true, DType dtype = f32);
 /// start, start+step, ... below stop (numpy's arange; ONNX Range).
 Tensor arange(double start, double stop, double step = 1.0, DType dtype = f32);

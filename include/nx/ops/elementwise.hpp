@@ -2,7 +2,8 @@
 //
 // Binary ops broadcast numpy-style and promote dtypes with nx::merge. C++ numbers are weakly
 // typed: `x * 2` keeps x's dtype, `int_tensor * 0.5` is f32. Math functions on integer or pred
-// tensors compute in f32 (Nx's to_floating). Arithmetic on pred treats it as u8.
+// tensors compute in f32 (Nx's to_floating). Arithmetic on pred computes in u8, or in the other
+// operand's type when that is wider (`pred_tensor + 1` is s32, as the weak 1 is).
 #pragma once
 
 #include "nx/tensor.hpp"

@@ -16,8 +16,8 @@ Tensor take_along_axis(const Tensor& x, const Tensor& indices, int64_t axis);
 /// Nx.gather: the last axis of indices addresses `axes` of x (all axes by default); the result
 /// is indices.shape[:-1] ++ the remaining axes of x. Out-of-range indices are clamped.
 Tensor gather(const Tensor& x, const Tensor& indices, const std::optional<Axes>& axes = {});
-/// x with updates added at the gathered positions (duplicates accumulate) (Nx.indexed_add,
-/// ONNX ScatterND with reduction add).
+/// x with updates added at the gathered positions (duplicates accumulate; out-of-range indices
+/// are clamped, as in gather) (Nx.indexed_add, ONNX ScatterND with reduction add).
 Tensor indexed_add(const Tensor& x, const Tensor& indices, const Tensor& updates,
                    const std::optional<Axes>& axes = {});
 /// x with updates written at the gathered positions; with duplicate positions the last

@@ -8,7 +8,8 @@
 
 namespace nx {
 
-/// Options of the window ops. Empty vectors mean 1 on every axis.
+/// Options of the window ops. Empty vectors mean 1 on every axis. Padding must be >= 0 (as in
+/// Nx); padded positions hold the reduction's identity.
 struct WindowOptions {
   std::vector<int64_t> strides;
   Padding padding;

@@ -47,6 +47,13 @@ Tensor make_scalar_bits(const void* value, DType dtype, bool weak) {
   return t;
 }
 
+Tensor make_weak_float(double value) {
+  float f = static_cast<float>(value);
+  Tensor t = make_scalar_bits(&f, DType::F32, true);
+  t.impl()->weak_value = value;
+  return t;
+}
+
 [[noreturn]] void throw_data_dtype(const Tensor& t, DType wanted) {
   throw Error("nx::Tensor::data: the tensor holds " + std::string(dtype_name(t.dtype())) +
               ", not " + std::string(dtype_name(wanted)));

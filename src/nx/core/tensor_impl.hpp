@@ -26,6 +26,7 @@ class Buffer {
 struct TensorImpl {
   TensorType type;
   bool weak = false;
+  double weak_value = 0;  ///< a weak float scalar's exact C++ value (stored data is f32)
   std::shared_ptr<Buffer> buffer;  ///< null for a template
 };
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "nx/ops/creation.hpp"
+
 namespace nx::detail {
 
 void check_defined(const Tensor& t, std::string_view op, std::string_view what) {
@@ -22,6 +24,10 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
+  // A weak float converts from its exact C++ value, not from its f32 storage.
+  if (x.is_weak() && is_float(x.dtype()) && is_float(dtype)) {
+    return nx::scalar(x.impl()->weak_value, dtype);
+  }
   return bind1(Prim::convert, {x}, ConvertParams{dtype});
 }
 

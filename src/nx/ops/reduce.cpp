@@ -140,7 +140,11 @@ Tensor softmax(const Tensor& x, const Axes& axes) {
 Tensor log_softmax(const Tensor& x, const Axes& axes) {
   Axes a = resolve_axes(x, axes, "nx::log_softmax");
   Tensor xf = cast(x, to_floating(x.dtype()));
-  return subtract(xf, logsumexp(xf, {a, true}));
+  // (x - max) - log(sum(exp(x - max))): never rounds the full logsumexp to a 16-bit dtype.
+  Tensor m = reduce_max(xf, {a, true});
+  m = select(is_finite(m), m, zeros({}, m.dtype()));
+  Tensor shifted = subtract(xf, m);
+  return subtract(shifted, log(sum(exp(shifted), {a, true})));
 }
 
 namespace {

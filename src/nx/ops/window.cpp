@@ -30,6 +30,12 @@ detail::WindowParams window_params(const Tensor& x, const Shape& window, const W
   std::vector<int64_t> dilated(r);
   for (size_t i = 0; i < r; ++i) dilated[i] = (window[i] - 1) * p.window_dilation[i] + 1;
   detail::resolve_padding(opts.padding, dilated, op, p.pad_lo, p.pad_hi);
+  for (size_t i = 0; i < r; ++i) {
+    if (p.pad_lo[i] < 0 || p.pad_hi[i] < 0) {
+      throw Error(std::string(op) + ": padding must be >= 0, got {" + std::to_string(p.pad_lo[i]) +
+                  ", " + std::to_string(p.pad_hi[i]) + "} on axis " + std::to_string(i));
+    }
+  }
   return p;
 }
 
@@ -57,7 +63,8 @@ Tensor window_sum(const Tensor& x, const Shape& window, const WindowOptions& opt
   return window_reduce(Prim::window_sum, x, window, opts, "nx::window_sum");
 }
 Tensor window_mean(const Tensor& x, const Shape& window, const WindowOptions& opts) {
-  return divide(window_sum(x, window, opts), static_cast<double>(num_elements(window)));
+  Tensor s = window_reduce(Prim::window_sum, x, window, opts, "nx::window_mean");
+  return divide(s, static_cast<double>(num_elements(window)));
 }
 Tensor window_product(const Tensor& x, const Shape& window, const WindowOptions& opts) {
   return window_reduce(Prim::window_product, x, window, opts, "nx::window_product");
