@@ -89,14 +89,17 @@ struct ConvParams {
   int64_t batch_groups = 1;
   bool operator==(const ConvParams&) const = default;
 };
-/// window_* reductions and window_scatter_*: window sizes, strides, padding (with the
-/// reduction's identity), and window dilation per axis.
+/// window_* reductions and window_scatter_*: window sizes, strides, padding (>= 0, holding the
+/// reduction's identity), and window dilation per axis. With padded size P and dilated window W,
+/// an axis has (P - W) / stride + 1 outputs, or none when W > P (as XLA).
 struct WindowParams {
   Shape window;
   Ints strides, pad_lo, pad_hi, window_dilation;
   bool operator==(const WindowParams&) const = default;
 };
 /// gather/scatter_*: the last axis of the indices addresses these operand axes (in order).
+/// Out-of-range indices are clamped into range; scatter_put keeps the last update (row-major)
+/// when indices repeat, scatter_add accumulates in row order.
 struct GatherParams {
   Axes axes;
   bool operator==(const GatherParams&) const = default;

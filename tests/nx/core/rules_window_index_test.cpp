@@ -15,7 +15,8 @@ std::vector<TensorType> types_of(Prim p, std::initializer_list<Tensor> in, const
   return info(p).rule(static_cast<int>(p), v, params);
 }
 
-template <class F> void expect_error(F&& f, const std::vector<std::string>& parts) {
+template <class F>
+void expect_error(F&& f, const std::vector<std::string>& parts) {
   try {
     f();
     ADD_FAILURE() << "expected nx::Error";
@@ -48,20 +49,31 @@ TEST(RulesWindowIndex, WindowOutputShapes) {
   EXPECT_EQ(t[0].shape, Shape{});
 }
 
+/// Expects the rule of p on `in` to throw nx::Error naming every string of `parts`.
+void expect_rule_error(Prim p, std::initializer_list<Tensor> in, const Params& params,
+                       const std::vector<std::string>& parts) {
+  expect_error([&] { types_of(p, in, params); }, parts);
+}
+
 TEST(RulesWindowIndex, WindowRejectsBadParams) {
   Tensor x = zeros({4, 5});
-  expect_error([&] { types_of(Prim::window_sum, {x}, window({2}, {1, 1}, {0, 0}, {0, 0}, {1, 1})); },
-               {"nx::window_sum", "window", "(2)", "got 1"});
-  expect_error([&] { types_of(Prim::window_max, {x}, window({2, 2}, {1, 0}, {0, 0}, {0, 0}, {1, 1})); },
-               {"nx::window_max", "f32[4][5]", "strides {1, 0}"});
-  expect_error([&] { types_of(Prim::window_max, {x}, window({2, 2}, {1, 1}, {0, -1}, {0, 0}, {1, 1})); },
-               {"nx::window_max", "padding {0, -1}"});
-  expect_error([&] { types_of(Prim::window_min, {x}, window({0, 2}, {1, 1}, {0, 0}, {0, 0}, {1, 1})); },
-               {"nx::window_min", "window {0, 2}"});
-  expect_error([&] { types_of(Prim::window_min, {x}, window({1, 2}, {1, 1}, {0, 0}, {0, 0}, {1, 0})); },
-               {"nx::window_min", "dilation {1, 0}"});
-  expect_error([&] { types_of(Prim::window_sum, {zeros({3}, pred)}, window({1}, {1}, {0}, {0}, {1})); },
-               {"nx::window_sum", "numeric", "pred[3]"});
+  expect_rule_error(Prim::window_sum, {x}, window({2}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),
+                    {"nx::window_sum", "window", "(2)", "got 1"});
+  expect_rule_error(Prim::window_max, {x}, window({2, 2}, {1, 0}, {0, 0}, {0, 0}, {1, 1}),
+                    {"nx::window_max", "f32[4][5]", "strides {1, 0}"});
+  expect_rule_error(Prim::window_max, {x}, window({2, 2}, {1, 1}, {0, -1}, {0, 0}, {1, 1}),
+                    {"nx::window_max", "padding {0, -1}"});
+  expect_rule_error(Prim::window_min, {x}, window({0, 2}, {1, 1}, {0, 0}, {0, 0}, {1, 1}),
+                    {"nx::window_min", "window {0, 2}"});
+  expect_rule_error(Prim::window_min, {x}, window({1, 2}, {1, 1}, {0, 0}, {0, 0}, {1, 0}),
+                    {"nx::window_min", "dilation {1, 0}"});
+  expect_rule_error(Prim::window_sum, {zeros({3}, pred)}, window({1}, {1}, {0}, {0}, {1}),
+                    {"nx::window_sum", "numeric", "pred[3]"});
+  const int64_t huge = int64_t{1} << 62;
+  expect_rule_error(Prim::window_sum, {x}, window({1, 5}, {1, 1}, {0, 0}, {0, 0}, {1, huge}),
+                    {"nx::window_sum", "overflows"});
+  expect_rule_error(Prim::window_sum, {x}, window({1, 1}, {1, 1}, {huge, 0}, {huge, 0}, {1, 1}),
+                    {"nx::window_sum", "overflows"});
 }
 
 TEST(RulesWindowIndex, WindowScatterChecksSourceAndInit) {
@@ -69,15 +81,15 @@ TEST(RulesWindowIndex, WindowScatterChecksSourceAndInit) {
   WindowParams p = window({2, 2}, {2, 2}, {0, 0}, {0, 0}, {1, 1});
   auto t = types_of(Prim::window_scatter_max, {x, zeros({2, 2}), zeros({})}, p);
   EXPECT_EQ(t[0], x.type());
-  expect_error([&] { types_of(Prim::window_scatter_max, {x, zeros({3, 2}), zeros({})}, p); },
-               {"nx::window_scatter_max", "source f32[3][2]", "{2, 2}", "f32[4][4]"});
-  expect_error([&] { types_of(Prim::window_scatter_min, {x, zeros({2, 2}, f64), zeros({})}, p); },
-               {"nx::window_scatter_min", "one dtype", "f64[2][2]"});
-  expect_error([&] { types_of(Prim::window_scatter_min, {x, zeros({2, 2}), zeros({1})}, p); },
-               {"nx::window_scatter_min", "scalar", "f32[1]"});
-  expect_error([&] {
-    types_of(Prim::window_scatter_max, {zeros({4, 4}, pred), zeros({2, 2}, pred), zeros({}, pred)}, p);
-  }, {"nx::window_scatter_max", "numeric"});
+  expect_rule_error(Prim::window_scatter_max, {x, zeros({3, 2}), zeros({})}, p,
+                    {"nx::window_scatter_max", "source f32[3][2]", "{2, 2}", "f32[4][4]"});
+  expect_rule_error(Prim::window_scatter_min, {x, zeros({2, 2}, f64), zeros({})}, p,
+                    {"nx::window_scatter_min", "one dtype", "f64[2][2]"});
+  expect_rule_error(Prim::window_scatter_min, {x, zeros({2, 2}), zeros({1})}, p,
+                    {"nx::window_scatter_min", "scalar", "f32[1]"});
+  expect_rule_error(Prim::window_scatter_max,
+                    {zeros({4, 4}, pred), zeros({2, 2}, pred), zeros({}, pred)}, p,
+                    {"nx::window_scatter_max", "numeric"});
 }
 
 TEST(RulesWindowIndex, GatherAndScatterShapes) {
@@ -100,28 +112,24 @@ TEST(RulesWindowIndex, GatherAndScatterShapes) {
 
 TEST(RulesWindowIndex, GatherAndScatterRejectBadInput) {
   Tensor x = zeros({4, 3});
-  expect_error([&] { types_of(Prim::gather, {x, zeros({2, 1})}, GatherParams{{0}}); },
-               {"nx::gather", "integer", "f32[2][1]"});
-  expect_error([&] { types_of(Prim::gather, {x, zeros({}, s32)}, GatherParams{{}}); },
-               {"nx::gather", "rank >= 1"});
-  expect_error([&] { types_of(Prim::gather, {x, zeros({2, 2}, s32)}, GatherParams{{0}}); },
-               {"nx::gather", "s32[2][2]", "size 1", "got 2"});
-  expect_error([&] { types_of(Prim::gather, {x, zeros({2, 1}, s32)}, GatherParams{{2}}); },
-               {"nx::gather", "axis 2", "f32[4][3]"});
-  expect_error([&] { types_of(Prim::gather, {x, zeros({2, 2}, s32)}, GatherParams{{1, 1}}); },
-               {"nx::gather", "repeat axis 1"});
-  expect_error([&] { types_of(Prim::gather, {zeros({0, 2}), zeros({1, 1}, s32)}, GatherParams{{0}}); },
-               {"nx::gather", "axis 0", "size 0"});
-  expect_error([&] {
-    types_of(Prim::scatter_add, {x, zeros({2, 1}, s32), zeros({2, 4})}, GatherParams{{0}});
-  }, {"nx::scatter_add", "updates f32[2][4]", "{2, 3}"});
-  expect_error([&] {
-    types_of(Prim::scatter_put, {x, zeros({2, 1}, s32), zeros({2, 3}, f64)}, GatherParams{{0}});
-  }, {"nx::scatter_put", "updates f64[2][3]", "dtype"});
-  expect_error([&] {
-    types_of(Prim::scatter_add, {zeros({3}, pred), zeros({2, 1}, s32), zeros({2}, pred)},
-             GatherParams{{0}});
-  }, {"nx::scatter_add", "numeric", "pred[3]"});
+  expect_rule_error(Prim::gather, {x, zeros({2, 1})}, GatherParams{{0}},
+                    {"nx::gather", "integer", "f32[2][1]"});
+  expect_rule_error(Prim::gather, {x, zeros({}, s32)}, GatherParams{{}},
+                    {"nx::gather", "rank >= 1"});
+  expect_rule_error(Prim::gather, {x, zeros({2, 2}, s32)}, GatherParams{{0}},
+                    {"nx::gather", "s32[2][2]", "size 1", "got 2"});
+  expect_rule_error(Prim::gather, {x, zeros({2, 1}, s32)}, GatherParams{{2}},
+                    {"nx::gather", "axis 2", "f32[4][3]"});
+  expect_rule_error(Prim::gather, {x, zeros({2, 2}, s32)}, GatherParams{{1, 1}},
+                    {"nx::gather", "repeat axis 1"});
+  expect_rule_error(Prim::gather, {zeros({0, 2}), zeros({1, 1}, s32)}, GatherParams{{0}},
+                    {"nx::gather", "axis 0", "size 0"});
+  expect_rule_error(Prim::scatter_add, {x, zeros({2, 1}, s32), zeros({2, 4})}, GatherParams{{0}},
+                    {"nx::scatter_add", "updates f32[2][4]", "{2, 3}"});
+  expect_rule_error(Prim::scatter_put, {x, zeros({2, 1}, s32), zeros({2, 3}, f64)},
+                    GatherParams{{0}}, {"nx::scatter_put", "updates f64[2][3]", "dtype"});
+  expect_rule_error(Prim::scatter_add, {zeros({3}, pred), zeros({2, 1}, s32), zeros({2}, pred)},
+                    GatherParams{{0}}, {"nx::scatter_add", "numeric", "pred[3]"});
 }
 
 TEST(RulesWindowIndex, QrShapesAndErrors) {
@@ -134,16 +142,13 @@ TEST(RulesWindowIndex, QrShapesAndErrors) {
   t = types_of(Prim::qr, {zeros({3, 5}, bf16)}, QrParams{false});
   EXPECT_EQ(t[0].shape, (Shape{3, 3}));
   EXPECT_EQ(t[1].shape, (Shape{3, 5}));
-  expect_error([&] { types_of(Prim::qr, {zeros({3, 3}, s32)}, QrParams{}); },
-               {"nx::qr", "float", "s32[3][3]"});
-  expect_error([&] { types_of(Prim::qr, {zeros({3})}, QrParams{}); },
-               {"nx::qr", "rank >= 2", "f32[3]"});
+  expect_rule_error(Prim::qr, {zeros({3, 3}, s32)}, QrParams{}, {"nx::qr", "float", "s32[3][3]"});
+  expect_rule_error(Prim::qr, {zeros({3})}, QrParams{}, {"nx::qr", "rank >= 2", "f32[3]"});
 }
 
 TEST(RulesWindowIndex, BindReportsTheOpName) {
-  expect_error([&] {
-    bind1(Prim::gather, {zeros({3}), zeros({1, 2}, s32)}, GatherParams{{0}});
-  }, {"nx::gather"});
+  auto run = [] { bind1(Prim::gather, {zeros({3}), zeros({1, 2}, s32)}, GatherParams{{0}}); };
+  expect_error(run, {"nx::gather", "s32[1][2]"});
 }
 
 }  // namespace
