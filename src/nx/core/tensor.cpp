@@ -5,6 +5,7 @@
 #include <new>
 #include <ostream>
 
+#include "allocator.hpp"
 #include "tensor_impl.hpp"
 #include "visit_dtype.hpp"
 
@@ -12,13 +13,9 @@ namespace nx {
 
 namespace detail {
 
-Buffer::Buffer(size_t bytes) : bytes_(bytes) {
-  size_t rounded = (std::max<size_t>(bytes, 1) + 63) & ~size_t{63};
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) throw std::bad_alloc();
-}
+Buffer::Buffer(size_t bytes) : data_(allocate(bytes)), bytes_(bytes) {}
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::~Buffer() { deallocate(data_, bytes_); }
 
 Tensor make_tensor(const TensorType& type) {
   auto impl = std::make_shared<TensorImpl>();

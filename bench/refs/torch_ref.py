@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""PyTorch reference worker for bench/run.py.
+
+Speaks the same line protocol as nx_bench (see bench/README.md) and implements, under the same
+names, the workloads that nx_bench registers with a "torch" reference: same shapes, same dtypes,
+same input values (ramp() matches bench/nx/inputs.hpp), same eager call per timed repetition.
+
+The thread configuration is fixed per process, because OpenBLAS reads OPENBLAS_NUM_THREADS only
+when it is loaded, i.e. before `import torch`:
+
+    torch_ref.py --torch-threads 1                     Debian's default (OpenBLAS keeps its own)
+    torch_ref.py --torch-threads 2 --blas-threads 1    intra-op parallel torch, serial BLAS
+
+Run with /usr/bin/python3: Debian's python3-torch belongs to it.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch.set_num_threads(N); default: leave torch's own default")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="OPENBLAS_NUM_THREADS for this process; default: leave unset")
+    return ap.parse_args()
+
+
+ARGS = parse_args()
+if ARGS.blas_threads is not None:
+    os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.blas_threads)
+
+import torch  # noqa: E402  (must follow the environment set-up above)
+
+if ARGS.torch_threads is not None:
+    torch.set_num_threads(ARGS.torch_threads)
+
+
+def blas_library():
+    """Which BLAS this process actually loaded: OPENBLAS_NUM_THREADS only matters for OpenBLAS."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        return "unknown BLAS"
+    if "openblas" in maps.lower():
+        return "OpenBLAS"
+    if "libmkl" in maps:
+        return "MKL"
+    if "libblis" in maps:
+        return "BLIS"
+    if "/libblas.so" in maps:
+        return "netlib BLAS"
+    return "unknown BLAS"
+
+
+def system():
+    threads = torch.get_num_threads()
+    blas = blas_library()
+    if ARGS.blas_threads is not None:
+        effect = "" if blas == "OpenBLAS" else " (no effect)"
+        blas += f", OPENBLAS_NUM_THREADS={ARGS.blas_threads}{effect}"
+    version = torch.__version__.split("a")[0].split("+")[0]
+    return f"pytorch {version} eager ({threads} torch thread{'s' if threads != 1 else ''}; {blas})"
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+
+def ramp(shape, period, lo, hi):
+    """f32 x[i] = lo + (hi - lo) * (i mod period) / period, as bench/nx/inputs.hpp makes it."""
+    n = 1
+    for d in shape:
+        n *= d
+    step = torch.tensor((hi - lo) / period, dtype=torch.float32)
+    k = (torch.arange(n, dtype=torch.int64) % period).to(torch.float32)
+    return (lo + step * k).reshape(shape)
+
+
+# ---- timing loops -------------------------------------------------------------------------------
+# Each workload's setup returns run(reps) -> seconds. The loops call the op directly (no *args,
+# no lambda) so that Python adds as little as it can to the per-call cost, and keep each result
+# until the next call replaces it, exactly as nx_bench does.
+
+def timed_unary(fn, x):
+    def run(reps):
+        out = None
+        start = time.perf_counter()
+        for _ in range(reps):
+            out = fn(x)
+        seconds = time.perf_counter() - start
+        del out
+        return seconds
+    return run
+
+
+def timed_binary(fn, a, b):
+    def run(reps):
+        out = None
+        start = time.perf_counter()
+        for _ in range(reps):
+            out = fn(a, b)
+        seconds = time.perf_counter() - start
+        del out
+        return seconds
+    return run
+
+
+N16M = 16 << 20
+
+
+def matmul(n, dtype):
+    def setup():
+        a = ramp((n, n), 17, -1.0, 1.0).to(dtype)
+        b = ramp((n, n), 13, -1.0, 1.0).to(dtype)
+        return timed_binary(torch.matmul, a, b)
+    return setup
+
+
+WORKLOADS = {
+    "nx.add_f32_16M": lambda: timed_binary(torch.add, ramp((N16M,), 1024, -1.0, 1.0),
+                                           ramp((N16M,), 1000, -1.0, 1.0)),
+    "nx.exp_f32_16M": lambda: timed_unary(torch.exp, ramp((N16M,), 1024, -4.0, 4.0)),
+    "nx.sum_f32_16M": lambda: timed_unary(torch.sum, ramp((N16M,), 1024, -1.0, 1.0)),
+    "nx.matmul_f32_1024": matmul(1024, torch.float32),
+    "nx.matmul_f32_4096": matmul(4096, torch.float32),
+    "nx.matmul_bf16_4096": matmul(4096, torch.bfloat16),
+    "nx.dispatch_add_8": lambda: timed_binary(torch.add, ramp((8,), 8, -1.0, 1.0),
+                                              ramp((8,), 8, 0.0, 2.0)),
+}
+
+
+# ---- protocol -----------------------------------------------------------------------------------
+
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def serve():
+    live = {}
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        cmd, key = words[0], (words[1] if len(words) > 1 else "")
+        try:
+            if cmd == "hello":
+                reply = "ok " + system()
+            elif cmd == "list":
+                for name in WORKLOADS:
+                    sys.stdout.write(name + "\n")
+                reply = "end"
+            elif cmd == "setup":
+                if key not in WORKLOADS:
+                    reply = "error unknown benchmark " + key
+                else:
+                    live.pop(key, None)
+                    live[key] = WORKLOADS[key]()
+                    reply = "ok"
+            elif cmd == "run":
+                reps = int(words[2]) if len(words) > 2 else 0
+                if key not in live:
+                    reply = f"error {key} is not set up"
+                elif reps < 1:
+                    reply = "error run needs REPS >= 1"
+                else:
+                    reply = f"ok {live[key](reps):.9g}"
+            elif cmd == "teardown":
+                live.pop(key, None)
+                reply = "ok"
+            elif cmd == "quit":
+                return
+            else:
+                reply = "error unknown command " + cmd
+        except Exception as e:  # A failing workload is reported, never fatal to the worker.
+            reply = "error " + one_line(f"{type(e).__name__}: {e}")
+        sys.stdout.write(reply + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve()
