@@ -15,6 +15,7 @@
 
 #include "nx/dtype.hpp"
 #include "nx/error.hpp"
+#include "nx/io.hpp"
 #include "nx/ops/constants.hpp"
 #include "nx/ops/conv.hpp"
 #include "nx/ops/creation.hpp"
@@ -25,5 +26,7 @@
 #include "nx/ops/shape.hpp"
 #include "nx/ops/sort.hpp"
 #include "nx/ops/window.hpp"
+#include "nx/random.hpp"
 #include "nx/shape.hpp"
 #include "nx/tensor.hpp"
+#include "nx/tree.hpp"

@@ -37,7 +37,6 @@ const bool kReg = register_adapters({
      }},
     {"slice",
      [](const In& in, const Json& at) {
-       if (in.size() > 1) return one(slice(in.at(0), rest(in, 1), ints_attr(at, "lengths")));
        return one(slice(in.at(0), ints_attr(at, "start"), ints_attr(at, "lengths"),
                         ints_attr(at, "strides", std::vector<int64_t>{})));
      }},
@@ -46,10 +45,17 @@ const bool kReg = register_adapters({
        return one(slice_along_axis(in.at(0), int_attr(at, "start"), int_attr(at, "length"),
                                    int_attr(at, "axis", 0), int_attr(at, "stride", 1)));
      }},
+    {"dynamic_slice",
+     [](const In& in, const Json& at) {
+       return one(dynamic_slice(in.at(0), rest(in, 1), ints_attr(at, "lengths")));
+     }},
     {"put_slice",
      [](const In& in, const Json& at) {
-       if (in.size() > 2) return one(put_slice(in.at(0), rest(in, 2), in.at(1)));
        return one(put_slice(in.at(0), ints_attr(at, "start"), in.at(1)));
+     }},
+    {"dynamic_put_slice",
+     [](const In& in, const Json& at) {
+       return one(dynamic_put_slice(in.at(0), rest(in, 2), in.at(1)));
      }},
     {"pad",
      [](const In& in, const Json& at) {

@@ -30,15 +30,17 @@ Tensor flatten(const Tensor& x, int64_t start_axis = 0, int64_t end_axis = -1);
 /// Starts are clamped so the slice fits (Nx.slice).
 Tensor slice(const Tensor& x, const std::vector<int64_t>& start,
              const std::vector<int64_t>& lengths, const std::vector<int64_t>& strides = {});
-/// A slice whose starts are integer scalar tensors (clamped so the slice fits).
-Tensor slice(const Tensor& x, const std::vector<Tensor>& start, const std::vector<int64_t>& lengths);
+/// A slice whose starts are integer scalar tensors, clamped so the slice fits (Nx.slice with
+/// tensor starts; XLA's dynamic_slice).
+Tensor dynamic_slice(const Tensor& x, const std::vector<Tensor>& start,
+                     const std::vector<int64_t>& lengths);
 /// A slice along one axis (Nx.slice_along_axis).
 Tensor slice_along_axis(const Tensor& x, int64_t start, int64_t length, int64_t axis = 0,
                         int64_t stride = 1);
 /// x with `update` written at `start` (clamped so it fits) (Nx.put_slice).
 Tensor put_slice(const Tensor& x, const std::vector<int64_t>& start, const Tensor& update);
-/// put_slice with dynamic integer scalar starts.
-Tensor put_slice(const Tensor& x, const std::vector<Tensor>& start, const Tensor& update);
+/// put_slice with integer scalar tensor starts (XLA's dynamic_update_slice).
+Tensor dynamic_put_slice(const Tensor& x, const std::vector<Tensor>& start, const Tensor& update);
 
 /// Per-axis padding: low, high (both may be negative: cropping) and interior (>= 0).
 struct PadConfig {

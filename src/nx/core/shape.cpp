@@ -8,9 +8,20 @@
 namespace nx {
 
 int64_t num_elements(const Shape& shape) {
+  // Checked even when a dimension is 0, so that {0, 2^40, 2^40} is rejected, not UB.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  bool zero = false;
+  for (int64_t d : shape) {
+    if (d < 0) throw Error("nx: negative dimension in shape " + shape_repr(shape));
+    if (d == 0) {
+      zero = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(n, d, &n)) {
+      throw Error("nx: shape " + shape_repr(shape) + " has more elements than fit in 64 bits");
+    }
+  }
+  return zero ? 0 : n;
 }
 
 std::string shape_string(const Shape& shape) {

@@ -153,8 +153,9 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& start, const std::vect
   return bind1(Prim::slice, {x}, p);
 }
 
-Tensor slice(const Tensor& x, const std::vector<Tensor>& start, const std::vector<int64_t>& lengths) {
-  check_defined(x, "nx::slice", "x");
+Tensor dynamic_slice(const Tensor& x, const std::vector<Tensor>& start,
+                     const std::vector<int64_t>& lengths) {
+  check_defined(x, "nx::dynamic_slice", "x");
   std::vector<Tensor> in{x};
   in.insert(in.end(), start.begin(), start.end());
   return bind1(Prim::dynamic_slice, std::span<const Tensor>(in), detail::DynamicSliceParams{lengths});
@@ -174,12 +175,12 @@ Tensor slice_along_axis(const Tensor& x, int64_t start, int64_t length, int64_t 
 Tensor put_slice(const Tensor& x, const std::vector<int64_t>& start, const Tensor& update) {
   std::vector<Tensor> starts;
   for (int64_t s : start) starts.push_back(int_scalar(s));
-  return put_slice(x, starts, update);
+  return dynamic_put_slice(x, starts, update);
 }
 
-Tensor put_slice(const Tensor& x, const std::vector<Tensor>& start, const Tensor& update) {
-  check_defined(x, "nx::put_slice", "x");
-  check_defined(update, "nx::put_slice", "update");
+Tensor dynamic_put_slice(const Tensor& x, const std::vector<Tensor>& start, const Tensor& update) {
+  check_defined(x, "nx::dynamic_put_slice", "x");
+  check_defined(update, "nx::dynamic_put_slice", "update");
   std::vector<Tensor> in{x, detail::cast(update, x.dtype())};
   in.insert(in.end(), start.begin(), start.end());
   return bind1(Prim::dynamic_update_slice, std::span<const Tensor>(in));
