@@ -1,16 +1,39 @@
-#include "pending.hpp"
+// CPU kernels of reduce_sum and reduce_prod (the loops live in reduce_engine.hpp).
+//
+// Semantics at the edges:
+// - Reducing no axes (or only axes of size 1) copies the operand; reducing an axis of size 0
+//   gives the identity: 0 for sums, 1 for products.
+// - Integer sums and products wrap modulo 2^bits of their dtype (two's complement for signed
+//   dtypes).
+// - f16 and bf16 accumulate in f32 and round once at the end; f32 and f64 accumulate in their
+//   own type. Float sums are pairwise (error O(log n) ulps, like NumPy); float products are
+//   plain products in lane order.
+#include "../../core/tensor_impl.hpp"
+#include "backend.hpp"
+#include "reduce_engine.hpp"
+#include "reduce_ops.hpp"
+
 namespace nx::cpu {
-NX_PENDING_KERNEL(reduce_sum)
-NX_PENDING_KERNEL(reduce_prod)
-NX_PENDING_KERNEL(reduce_max)
-NX_PENDING_KERNEL(reduce_min)
-NX_PENDING_KERNEL(reduce_and)
-NX_PENDING_KERNEL(reduce_or)
-NX_PENDING_KERNEL(argmax)
-NX_PENDING_KERNEL(argmin)
-NX_PENDING_KERNEL(cumulative_sum)
-NX_PENDING_KERNEL(cumulative_product)
-NX_PENDING_KERNEL(cumulative_max)
-NX_PENDING_KERNEL(cumulative_min)
-NX_PENDING_KERNEL(sort)
+
+namespace {
+
+template <template <class> class Op>
+void run_arith(const Params& params, const Tensor& x, const Tensor& out) {
+  ReducePlan plan = make_reduce_plan(x.shape(), std::get<detail::AxesParams>(params).axes);
+  visit_wrapping_dtype(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    reduce_engine::reduce_with<Op<T>>(plan, x.raw_data(), detail::mutable_data(out));
+  });
 }
+
+}  // namespace
+
+void kernel_reduce_sum(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
+  run_arith<SumOp>(params, in[0], out[0]);
+}
+
+void kernel_reduce_prod(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
+  run_arith<ProdOp>(params, in[0], out[0]);
+}
+
+}  // namespace nx::cpu
