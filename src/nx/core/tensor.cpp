@@ -1,6 +1,8 @@
 #include "nx/tensor.hpp"
 
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <cstring>
 #include <new>
 #include <ostream>
@@ -72,11 +74,21 @@ double element_as_double(const Tensor& t, int64_t i) {
   });
 }
 
+// Float to integer as nx::as_type does it: NaN gives 0, out-of-range values saturate.
+template <class I> I saturate(double v) {
+  if (std::isnan(v)) return 0;
+  if (v <= static_cast<double>(std::numeric_limits<I>::lowest())) return std::numeric_limits<I>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
+
 int64_t element_as_int64(const Tensor& t, int64_t i) {
   const void* p = checked_raw_data(t);
   return visit_dtype(t.dtype(), [&](auto tag) -> int64_t {
     using T = typename decltype(tag)::type;
-    return static_cast<int64_t>(static_cast<compute_t<T>>(static_cast<const T*>(p)[i]));
+    auto v = static_cast<compute_t<T>>(static_cast<const T*>(p)[i]);
+    if constexpr (std::is_floating_point_v<decltype(v)>) return saturate<int64_t>(v);
+    else return static_cast<int64_t>(v);
   });
 }
 
@@ -84,7 +96,9 @@ uint64_t element_as_uint64(const Tensor& t, int64_t i) {
   const void* p = checked_raw_data(t);
   return visit_dtype(t.dtype(), [&](auto tag) -> uint64_t {
     using T = typename decltype(tag)::type;
-    return static_cast<uint64_t>(static_cast<compute_t<T>>(static_cast<const T*>(p)[i]));
+    auto v = static_cast<compute_t<T>>(static_cast<const T*>(p)[i]);
+    if constexpr (std::is_floating_point_v<decltype(v)>) return saturate<uint64_t>(v);
+    else return static_cast<uint64_t>(v);
   });
 }
 
