@@ -75,14 +75,18 @@ struct ArgParams {
   bool tie_high = false;
   bool operator==(const ArgParams&) const = default;
 };
-/// dot_general: output axes are batch, then free axes of a, then free axes of b.
+/// dot_general: output axes are batch, then free axes of a, then free axes of b. Axes are
+/// non-negative and distinct (the op library normalizes them).
 struct DotParams {
   Axes contract_a, batch_a, contract_b, batch_b;
   bool operator==(const DotParams&) const = default;
 };
 /// conv_general. Layouts are fixed: input [N, C, spatial...], kernel [O, I, spatial...],
 /// output [N, O, spatial...]; other layouts are transposes in the op library.
-/// lhs_dilation dilates the input (transposed convolution), rhs_dilation the kernel.
+/// lhs_dilation dilates the input (transposed convolution), rhs_dilation the kernel. With padded,
+/// dilated input P and dilated kernel W an axis has (P - W) / stride + 1 outputs, or none when
+/// W > P (as XLA). With batch_groups, output batch b of group g reads input batch
+/// g * (N / batch_groups) + b.
 struct ConvParams {
   Ints strides, pad_lo, pad_hi, lhs_dilation, rhs_dilation;
   int64_t feature_groups = 1;

@@ -1,0 +1,46 @@
+// conv_general on the CPU: the problem description shared by the oneDNN path and our own
+// reference path (see rules_contract.cpp for the semantics).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "../../core/params.hpp"
+#include "nx/dtype.hpp"
+#include "nx/shape.hpp"
+
+namespace nx::cpu {
+
+/// One convolution: input [n, c, in...], kernel [o, i, k...], output [out_n, o, out...], all
+/// contiguous row-major.
+struct ConvGeometry {
+  int64_t n = 0, c = 0, o = 0, i = 0, out_n = 0;
+  Shape in, k, out;  ///< spatial sizes
+  std::vector<int64_t> strides, pad_lo, pad_hi, lhs_dilation, rhs_dilation;
+  int64_t feature_groups = 1, batch_groups = 1;
+
+  int64_t spatial() const { return static_cast<int64_t>(in.size()); }
+  /// Groups of output channels: feature_groups * batch_groups (at most one exceeds 1).
+  int64_t groups() const { return feature_groups * batch_groups; }
+  /// Multiply-adds of the whole convolution.
+  double macs() const;
+};
+
+/// The geometry of a validated conv_general call.
+ConvGeometry conv_geometry(const detail::ConvParams& p, const Shape& input, const Shape& kernel,
+                           const Shape& output);
+
+/// Our own convolution for every geometry: im2col (with dilation, padding and cropping folded
+/// into the gather) and a matrix product per (output batch, group), through `gemm`. Any float
+/// dtype; accumulation as in gemm (f32, f64 for f64).
+void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
+
+/// The convolution through a cached oneDNN primitive: f32 or bf16, 1 to 3 spatial axes, no
+/// batch groups; input dilation only with window stride 1 (as a deconvolution). Returns false,
+/// computing nothing, when oneDNN cannot take this problem.
+bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
+
+/// Number of cached convolution primitives (for tests of the cache).
+size_t dnnl_conv_cache_size();
+
+}  // namespace nx::cpu

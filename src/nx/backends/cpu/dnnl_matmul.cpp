@@ -1,0 +1,104 @@
+#include "dnnl_matmul.hpp"
+
+#include "dnnl_common.hpp"
+
+namespace nx::cpu {
+
+namespace {
+
+using dnnl::memory;
+
+struct MatmulEntry {
+  dnnl::matmul primitive;
+  memory::desc a, b, c, scratchpad;
+};
+
+// Enough for every distinct product of a large model; each entry holds JIT code (tens of KB).
+dnnl_util::PrimitiveCache<MatmulEntry>& cache() {
+  static dnnl_util::PrimitiveCache<MatmulEntry> c(1024);
+  return c;
+}
+
+std::shared_ptr<const MatmulEntry> make_entry(memory::data_type dt, const GemmView& g) {
+  // A single product uses 2-D descriptors: oneDNN picks its plain-GEMM blocking for them.
+  memory::desc a, b, c;
+  if (g.batch == 1) {
+    a = memory::desc({g.m, g.k}, dt, memory::dims{g.a_sm, g.a_sk});
+    b = memory::desc({g.k, g.n}, dt, memory::dims{g.b_sk, g.b_sn});
+    c = memory::desc({g.m, g.n}, dt, memory::dims{g.c_sm, 1});
+  } else {
+    a = memory::desc({g.batch, g.m, g.k}, dt, memory::dims{g.a_sb, g.a_sm, g.a_sk});
+    b = memory::desc({g.batch, g.k, g.n}, dt, memory::dims{g.b_sb, g.b_sk, g.b_sn});
+    c = memory::desc({g.batch, g.m, g.n}, dt, memory::dims{g.c_sb, g.c_sm, 1});
+  }
+  try {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), dnnl_util::default_attr(),
+                                    dnnl_util::engine());
+    if (!dnnl_util::is_optimized(pd)) return nullptr;
+    return std::make_shared<const MatmulEntry>(
+        MatmulEntry{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()});
+  } catch (const dnnl::error&) {
+    return nullptr;  // no implementation for this layout
+  }
+}
+
+}  // namespace
+
+bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, void* c) {
+  memory::data_type dt = dnnl_util::to_dnnl(dtype);
+  if (dt == memory::data_type::undef) return false;
+  dnnl_util::Signature sig{static_cast<int64_t>(dtype),
+                           g.batch,
+                           g.m,
+                           g.n,
+                           g.k,
+                           g.a_sb,
+                           g.a_sm,
+                           g.a_sk,
+                           g.b_sb,
+                           g.b_sk,
+                           g.b_sn,
+                           g.c_sb,
+                           g.c_sm};
+  auto entry = cache().get(sig, [&] { return make_entry(dt, g); });
+  if (!entry) return false;
+  dnnl_util::Scratch scratch;
+  void* pad = scratch.take(entry->scratchpad.get_size());
+  dnnl::stream& s = dnnl_util::stream();
+  entry->primitive.execute(s, {{DNNL_ARG_SRC, dnnl_util::wrap(entry->a, a)},
+                               {DNNL_ARG_WEIGHTS, dnnl_util::wrap(entry->b, b)},
+                               {DNNL_ARG_DST, dnnl_util::wrap(entry->c, c)},
+                               {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(entry->scratchpad, pad)}});
+  s.wait();
+  return true;
+}
+
+size_t dnnl_matmul_cache_size() {
+  return cache().size();
+}
+
+bool dnnl_matmul_supports(DType dtype) {
+  // Kernels exist per CPU feature (bf16 needs AVX-512 BF16 or emulation, f16 native f16
+  // arithmetic); ask oneDNN once per dtype with a probe problem.
+  auto probe = [](DType t) {
+    GemmView g;
+    g.m = g.n = g.k = 64;
+    g.a_sm = g.b_sk = 64;
+    g.a_sk = g.b_sn = 1;
+    g.contiguous_c();
+    return make_entry(dnnl_util::to_dnnl(t), g) != nullptr;
+  };
+  static const bool f32 = probe(DType::F32), bf16 = probe(DType::BF16), f16 = probe(DType::F16);
+  switch (dtype) {
+    case DType::F32:
+      return f32;
+    case DType::BF16:
+      return bf16;
+    case DType::F16:
+      return f16;
+    default:
+      return false;
+  }
+}
+
+}  // namespace nx::cpu
