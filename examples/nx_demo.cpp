@@ -13,7 +13,8 @@ int main() {
   nx::Tensor a = nx::tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
   std::cout << "a =\n" << a << "\n\n";
   std::cout << "exp(a) * 2 + 1 =\n" << nx::exp(a) * 2 + 1 << "\n\n";
-  std::cout << "sum over axis 1, keeping it =\n" << nx::sum(a, {.axes = nx::Axes{1}, .keep_axes = true}) << "\n\n";
+  std::cout << "sum over axis 1, keeping it =\n"
+            << nx::sum(a, {.axes = nx::Axes{1}, .keep_axes = true}) << "\n\n";
   std::cout << "softmax(a) =\n" << nx::softmax(a) << "\n\n";
 
   // Least squares y = X w + noise, solved through QR: w = R^-1 Q^T y.

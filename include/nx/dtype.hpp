@@ -41,9 +41,13 @@ constexpr bool is_unsigned_int(DType t) {
   return t == DType::U8 || t == DType::U16 || t == DType::U32 || t == DType::U64;
 }
 /// Signed or unsigned integer (pred excluded).
-constexpr bool is_integer(DType t) { return is_signed_int(t) || is_unsigned_int(t); }
+constexpr bool is_integer(DType t) {
+  return is_signed_int(t) || is_unsigned_int(t);
+}
 /// Integer, float or pred: everything that has an order and arithmetic.
-constexpr bool is_numeric(DType t) { return t != DType::Pred; }
+constexpr bool is_numeric(DType t) {
+  return t != DType::Pred;
+}
 
 /// Nx's type promotion (Nx.Type.merge): float beats integer, wider beats narrower, signed and
 /// unsigned integers meet in a signed type wide enough for both (capped at s64), f16 with bf16
@@ -53,40 +57,95 @@ DType merge(DType a, DType b);
 DType to_floating(DType t);
 
 /// The C++ element type stored for a dtype.
-template <DType T> struct cpp_type;
-template <> struct cpp_type<DType::U8> { using type = uint8_t; };
-template <> struct cpp_type<DType::U16> { using type = uint16_t; };
-template <> struct cpp_type<DType::U32> { using type = uint32_t; };
-template <> struct cpp_type<DType::U64> { using type = uint64_t; };
-template <> struct cpp_type<DType::S8> { using type = int8_t; };
-template <> struct cpp_type<DType::S16> { using type = int16_t; };
-template <> struct cpp_type<DType::S32> { using type = int32_t; };
-template <> struct cpp_type<DType::S64> { using type = int64_t; };
-template <> struct cpp_type<DType::F16> { using type = half; };
-template <> struct cpp_type<DType::BF16> { using type = bfloat16; };
-template <> struct cpp_type<DType::F32> { using type = float; };
-template <> struct cpp_type<DType::F64> { using type = double; };
-template <> struct cpp_type<DType::Pred> { using type = bool; };
-template <DType T> using cpp_type_t = typename cpp_type<T>::type;
+template <DType T>
+struct cpp_type;
+template <>
+struct cpp_type<DType::U8> {
+  using type = uint8_t;
+};
+template <>
+struct cpp_type<DType::U16> {
+  using type = uint16_t;
+};
+template <>
+struct cpp_type<DType::U32> {
+  using type = uint32_t;
+};
+template <>
+struct cpp_type<DType::U64> {
+  using type = uint64_t;
+};
+template <>
+struct cpp_type<DType::S8> {
+  using type = int8_t;
+};
+template <>
+struct cpp_type<DType::S16> {
+  using type = int16_t;
+};
+template <>
+struct cpp_type<DType::S32> {
+  using type = int32_t;
+};
+template <>
+struct cpp_type<DType::S64> {
+  using type = int64_t;
+};
+template <>
+struct cpp_type<DType::F16> {
+  using type = half;
+};
+template <>
+struct cpp_type<DType::BF16> {
+  using type = bfloat16;
+};
+template <>
+struct cpp_type<DType::F32> {
+  using type = float;
+};
+template <>
+struct cpp_type<DType::F64> {
+  using type = double;
+};
+template <>
+struct cpp_type<DType::Pred> {
+  using type = bool;
+};
+template <DType T>
+using cpp_type_t = typename cpp_type<T>::type;
 
 /// The dtype that stores a C++ type (bool -> pred, float -> f32, int64_t -> s64, ...).
-template <class T> constexpr DType dtype_of() {
+template <class T>
+constexpr DType dtype_of() {
   using U = std::remove_cv_t<T>;
-  if constexpr (std::is_same_v<U, bool>) return DType::Pred;
-  else if constexpr (std::is_same_v<U, half>) return DType::F16;
-  else if constexpr (std::is_same_v<U, bfloat16>) return DType::BF16;
-  else if constexpr (std::is_same_v<U, float>) return DType::F32;
-  else if constexpr (std::is_same_v<U, double>) return DType::F64;
+  if constexpr (std::is_same_v<U, bool>)
+    return DType::Pred;
+  else if constexpr (std::is_same_v<U, half>)
+    return DType::F16;
+  else if constexpr (std::is_same_v<U, bfloat16>)
+    return DType::BF16;
+  else if constexpr (std::is_same_v<U, float>)
+    return DType::F32;
+  else if constexpr (std::is_same_v<U, double>)
+    return DType::F64;
   else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
-    if constexpr (sizeof(U) == 1) return DType::S8;
-    else if constexpr (sizeof(U) == 2) return DType::S16;
-    else if constexpr (sizeof(U) == 4) return DType::S32;
-    else return DType::S64;
+    if constexpr (sizeof(U) == 1)
+      return DType::S8;
+    else if constexpr (sizeof(U) == 2)
+      return DType::S16;
+    else if constexpr (sizeof(U) == 4)
+      return DType::S32;
+    else
+      return DType::S64;
   } else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U>) {
-    if constexpr (sizeof(U) == 1) return DType::U8;
-    else if constexpr (sizeof(U) == 2) return DType::U16;
-    else if constexpr (sizeof(U) == 4) return DType::U32;
-    else return DType::U64;
+    if constexpr (sizeof(U) == 1)
+      return DType::U8;
+    else if constexpr (sizeof(U) == 2)
+      return DType::U16;
+    else if constexpr (sizeof(U) == 4)
+      return DType::U32;
+    else
+      return DType::U64;
   } else {
     static_assert(sizeof(U) == 0, "nx: no dtype stores this C++ type");
   }

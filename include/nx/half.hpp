@@ -79,7 +79,9 @@ struct bfloat16 {
   /// Rounds a float to the nearest bfloat16 (ties to even); NaN stays NaN.
   bfloat16(float f) : bits(from_float(f)) {}  // NOLINT(google-explicit-constructor)
   /// Widens exactly to float.
-  operator float() const { return detail::bits_float(static_cast<uint32_t>(bits) << 16); }  // NOLINT
+  operator float() const {
+    return detail::bits_float(static_cast<uint32_t>(bits) << 16);
+  }  // NOLINT
 
   static bfloat16 from_bits(uint16_t b) {
     bfloat16 h;

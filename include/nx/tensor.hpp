@@ -72,11 +72,14 @@ class Tensor {
   /// The raw bytes (row-major). Throws for a template.
   const void* raw_data() const;
   /// Typed pointer to the data; throws nx::Error if T does not store dtype().
-  template <class T> const T* data() const;
+  template <class T>
+  const T* data() const;
   /// The single element of a one-element tensor, converted to T.
-  template <class T> T item() const;
+  template <class T>
+  T item() const;
   /// All elements in row-major order, converted to T.
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
 
   /// Nx-style rendering: dtype, shape and values, elided past `opts.limit` per axis.
   std::string to_string(const PrintOptions& opts = {}) const;
@@ -121,12 +124,14 @@ Tensor::Tensor(T value) {
   }
 }
 
-template <class T> const T* Tensor::data() const {
+template <class T>
+const T* Tensor::data() const {
   if (dtype() != dtype_of<T>()) detail::throw_data_dtype(*this, dtype_of<T>());
   return static_cast<const T*>(detail::checked_raw_data(*this));
 }
 
-template <class T> T Tensor::item() const {
+template <class T>
+T Tensor::item() const {
   if (size() != 1) {
     throw Error("nx::Tensor::item: expected a tensor with one element, got shape " +
                 shape_repr(shape()));
@@ -134,7 +139,8 @@ template <class T> T Tensor::item() const {
   return to_vector<T>()[0];
 }
 
-template <class T> std::vector<T> Tensor::to_vector() const {
+template <class T>
+std::vector<T> Tensor::to_vector() const {
   const void* raw = detail::checked_raw_data(*this);
   std::vector<T> out(static_cast<size_t>(size()));
   if (dtype() == dtype_of<T>()) {

@@ -13,7 +13,8 @@ namespace nx {
 Tensor from_data(const void* data, const Shape& shape, DType dtype);
 
 /// A tensor holding `values` with the given shape (default: 1-D). The dtype is T's.
-template <class T> Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape = {});
+template <class T>
+Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape = {});
 /// std::vector<bool> has no contiguous storage; it becomes a pred tensor.
 Tensor from_vector(const std::vector<bool>& values, std::optional<Shape> shape = {});
 
@@ -24,7 +25,8 @@ Tensor scalar_int(int64_t value, DType dtype);
 
 /// Nested lists, as Nx.tensor: `nx::tensor({{1.0, 2.0}, {3.0, 4.0}})` is f32[2][2],
 /// `nx::tensor({1, 2, 3})` is s32[3]. Rows must all have one length. Pass a dtype to convert.
-template <class T> Tensor tensor(std::initializer_list<T> v, std::optional<DType> dtype = {});
+template <class T>
+Tensor tensor(std::initializer_list<T> v, std::optional<DType> dtype = {});
 template <class T>
 Tensor tensor(std::initializer_list<std::initializer_list<T>> v, std::optional<DType> dtype = {});
 template <class T>
@@ -68,9 +70,10 @@ Tensor make_template(const Shape& shape, DType dtype);
 
 // ---- implementation of the templates above ------------------------------------------------------
 namespace detail {
-template <class T> void flatten_into(std::initializer_list<T> v, std::vector<T>& out, Shape& shape,
-                                     size_t depth) {
-  if (shape.size() <= depth) shape.push_back(static_cast<int64_t>(v.size()));
+template <class T>
+void flatten_into(std::initializer_list<T> v, std::vector<T>& out, Shape& shape, size_t depth) {
+  if (shape.size() <= depth)
+    shape.push_back(static_cast<int64_t>(v.size()));
   else if (shape[depth] != static_cast<int64_t>(v.size()))
     throw Error("nx::tensor: ragged nested list: rows of length " + std::to_string(shape[depth]) +
                 " and " + std::to_string(v.size()) + " at depth " + std::to_string(depth));
@@ -78,14 +81,16 @@ template <class T> void flatten_into(std::initializer_list<T> v, std::vector<T>&
 }
 template <class T, class L>
 void flatten_into(std::initializer_list<L> v, std::vector<T>& out, Shape& shape, size_t depth) {
-  if (shape.size() <= depth) shape.push_back(static_cast<int64_t>(v.size()));
+  if (shape.size() <= depth)
+    shape.push_back(static_cast<int64_t>(v.size()));
   else if (shape[depth] != static_cast<int64_t>(v.size()))
     throw Error("nx::tensor: ragged nested list: rows of length " + std::to_string(shape[depth]) +
                 " and " + std::to_string(v.size()) + " at depth " + std::to_string(depth));
   for (const L& x : v) flatten_into<T>(x, out, shape, depth + 1);
 }
 Tensor as_type_for_creation(const Tensor& t, DType dtype);
-template <class T, class L> Tensor tensor_from_nested(const L& v, std::optional<DType> dtype) {
+template <class T, class L>
+Tensor tensor_from_nested(const L& v, std::optional<DType> dtype) {
   std::vector<T> flat;
   Shape shape;
   flatten_into<T>(v, flat, shape, 0);
@@ -104,16 +109,18 @@ template <class T, class L> Tensor tensor_from_nested(const L& v, std::optional<
 }
 }  // namespace detail
 
-template <class T> Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape) {
+template <class T>
+Tensor from_vector(const std::vector<T>& values, std::optional<Shape> shape) {
   Shape s = shape ? *shape : Shape{static_cast<int64_t>(values.size())};
   if (num_elements(s) != static_cast<int64_t>(values.size())) {
-    throw Error("nx::from_vector: " + std::to_string(values.size()) +
-                " values do not fill shape " + shape_repr(s));
+    throw Error("nx::from_vector: " + std::to_string(values.size()) + " values do not fill shape " +
+                shape_repr(s));
   }
   return from_data(values.data(), s, dtype_of<T>());
 }
 
-template <class T> Tensor tensor(std::initializer_list<T> v, std::optional<DType> dtype) {
+template <class T>
+Tensor tensor(std::initializer_list<T> v, std::optional<DType> dtype) {
   return detail::tensor_from_nested<T>(v, dtype);
 }
 template <class T>

@@ -19,7 +19,9 @@ constexpr size_t kLargeAlign = size_t{2} << 20;
 // The cache never holds more than this many idle bytes; beyond it blocks go back to the OS.
 constexpr size_t kCacheLimit = size_t{1} << 30;
 
-size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+size_t round_up(size_t n, size_t a) {
+  return (n + a - 1) / a * a;
+}
 
 struct Cache {
   std::mutex mu;

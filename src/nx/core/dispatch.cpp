@@ -37,7 +37,9 @@ void check_call(Prim p, const PrimInfo& pi, std::span<const Tensor> in, const Pa
 
 }  // namespace
 
-const std::array<std::atomic<uint64_t>, kNumPrims>& prim_call_counts() { return g_call_counts; }
+const std::array<std::atomic<uint64_t>, kNumPrims>& prim_call_counts() {
+  return g_call_counts;
+}
 
 std::vector<Tensor> bind(Prim p, std::span<const Tensor> in, const Params& params) {
   const PrimInfo& pi = info(p);

@@ -14,7 +14,9 @@ constexpr std::array<std::string_view, kNumDTypes> kNames = {
 constexpr std::array<int, kNumDTypes> kBits = {8, 16, 32, 64, 8, 16, 32, 64, 16, 16, 32, 64, 8};
 }  // namespace
 
-std::string_view dtype_name(DType t) { return kNames[static_cast<size_t>(t)]; }
+std::string_view dtype_name(DType t) {
+  return kNames[static_cast<size_t>(t)];
+}
 
 DType parse_dtype(std::string_view name) {
   for (int i = 0; i < kNumDTypes; ++i)
@@ -22,8 +24,12 @@ DType parse_dtype(std::string_view name) {
   throw Error("nx::parse_dtype: unknown dtype \"" + std::string(name) + "\"");
 }
 
-int bit_size(DType t) { return kBits[static_cast<size_t>(t)]; }
-int byte_size(DType t) { return kBits[static_cast<size_t>(t)] / 8; }
+int bit_size(DType t) {
+  return kBits[static_cast<size_t>(t)];
+}
+int byte_size(DType t) {
+  return kBits[static_cast<size_t>(t)] / 8;
+}
 
 DType merge(DType a, DType b) {
   if (a == b) return a;
@@ -44,13 +50,19 @@ DType merge(DType a, DType b) {
   int sbits = is_signed_int(a) ? bit_size(a) : bit_size(b);
   bits = std::min(64, std::max(sbits, ubits * 2));
   switch (bits) {
-    case 8: return DType::S8;
-    case 16: return DType::S16;
-    case 32: return DType::S32;
-    default: return DType::S64;
+    case 8:
+      return DType::S8;
+    case 16:
+      return DType::S16;
+    case 32:
+      return DType::S32;
+    default:
+      return DType::S64;
   }
 }
 
-DType to_floating(DType t) { return is_float(t) ? t : DType::F32; }
+DType to_floating(DType t) {
+  return is_float(t) ? t : DType::F32;
+}
 
 }  // namespace nx

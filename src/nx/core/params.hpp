@@ -126,9 +126,9 @@ struct QrParams {
   bool operator==(const QrParams&) const = default;
 };
 
-using Params = std::variant<NoParams, ConvertParams, BroadcastParams, ReshapeParams, AxesParams,
-                            SliceParams, DynamicSliceParams, PadParams, ConcatParams, IotaParams,
-                            ArgParams, DotParams, ConvParams, WindowParams, GatherParams,
-                            SortParams, ScanParams, QrParams>;
+using Params =
+    std::variant<NoParams, ConvertParams, BroadcastParams, ReshapeParams, AxesParams, SliceParams,
+                 DynamicSliceParams, PadParams, ConcatParams, IotaParams, ArgParams, DotParams,
+                 ConvParams, WindowParams, GatherParams, SortParams, ScanParams, QrParams>;
 
 }  // namespace nx::detail

@@ -28,8 +28,21 @@ inline constexpr int kNumPrims = 0
 
 /// What passes and backends ask about a primitive.
 enum class PrimGroup : uint8_t {
-  Unary, Binary, Compare, Ternary, Convert, Movement, Creation, Reduce, Contract, Window, Index,
-  Sort, Scan, Random, LinAlg
+  Unary,
+  Binary,
+  Compare,
+  Ternary,
+  Convert,
+  Movement,
+  Creation,
+  Reduce,
+  Contract,
+  Window,
+  Index,
+  Sort,
+  Scan,
+  Random,
+  LinAlg
 };
 /// The dtypes an elementwise primitive accepts.
 enum class DTypeClass : uint8_t { Any, Numeric, Float, Integer, IntPred };
@@ -53,8 +66,10 @@ struct PrimInfo {
 #include "primitives.def"
 #undef NX_PRIM
 
-template <class T, class V> struct VariantIndex;
-template <class T, class... Ts> struct VariantIndex<T, std::variant<Ts...>> {
+template <class T, class V>
+struct VariantIndex;
+template <class T, class... Ts>
+struct VariantIndex<T, std::variant<Ts...>> {
   static constexpr size_t value = [] {
     constexpr bool same[] = {std::is_same_v<T, Ts>...};
     for (size_t i = 0; i < sizeof...(Ts); ++i)
@@ -62,22 +77,27 @@ template <class T, class... Ts> struct VariantIndex<T, std::variant<Ts...>> {
     return sizeof...(Ts);
   }();
 };
-template <class P> constexpr size_t params_index() {
+template <class P>
+constexpr size_t params_index() {
   constexpr size_t i = VariantIndex<P, Params>::value;
   static_assert(i < std::variant_size_v<Params>, "nx: params type is not in Params");
   return i;
 }
 
 inline constexpr std::array<PrimInfo, kNumPrims> kPrimInfo = {{
-#define NX_PRIM(name, group, inputs, outputs, dtypes, params, rule)                          \
+#define NX_PRIM(name, group, inputs, outputs, dtypes, params, rule)                              \
   PrimInfo{#name, PrimGroup::group, inputs, outputs, DTypeClass::dtypes, params_index<params>(), \
            &rule},
 #include "primitives.def"
 #undef NX_PRIM
 }};
 
-inline const PrimInfo& info(Prim p) { return kPrimInfo[static_cast<size_t>(p)]; }
-inline std::string_view prim_name(Prim p) { return info(p).name; }
+inline const PrimInfo& info(Prim p) {
+  return kPrimInfo[static_cast<size_t>(p)];
+}
+inline std::string_view prim_name(Prim p) {
+  return info(p).name;
+}
 inline bool is_elementwise(Prim p) {
   auto g = info(p).group;
   return g == PrimGroup::Unary || g == PrimGroup::Binary || g == PrimGroup::Compare ||

@@ -12,7 +12,8 @@ namespace nx {
 
 namespace {
 
-template <class T> std::string format_float(T v) {
+template <class T>
+std::string format_float(T v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
   char buf[64];
@@ -38,8 +39,8 @@ std::string format_element(const Tensor& t, const void* data, int64_t i) {
   });
 }
 
-void render(std::ostringstream& os, const Tensor& t, const void* data, size_t axis,
-            int64_t offset, int64_t stride_product, int indent, int64_t limit) {
+void render(std::ostringstream& os, const Tensor& t, const void* data, size_t axis, int64_t offset,
+            int64_t stride_product, int indent, int64_t limit) {
   const Shape& shape = t.shape();
   int64_t n = shape[axis];
   int64_t inner = stride_product / n;

@@ -16,7 +16,9 @@ void check_dtype_class(int prim, const Tensor& t, DTypeClass cls, const char* wh
 /// Checks that every input has the dtype of the first.
 void check_same_dtype(int prim, std::span<const Tensor> in);
 /// "f32[2][3]" of an input.
-inline std::string describe(const Tensor& t) { return type_string(t.type()); }
+inline std::string describe(const Tensor& t) {
+  return type_string(t.type());
+}
 /// Checks that `values` has one entry per axis of a rank-`rank` operand.
 void check_per_axis(int prim, const std::vector<int64_t>& values, int64_t rank, const char* what);
 

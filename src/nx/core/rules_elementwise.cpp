@@ -14,11 +14,19 @@ void check_dtype_class(int prim, const Tensor& t, DTypeClass cls, const char* wh
   bool ok = true;
   const char* expected = "";
   switch (cls) {
-    case DTypeClass::Any: break;
-    case DTypeClass::Numeric: ok = is_numeric(d), expected = "a numeric dtype (not pred)"; break;
-    case DTypeClass::Float: ok = is_float(d), expected = "a float dtype"; break;
-    case DTypeClass::Integer: ok = is_integer(d), expected = "an integer dtype"; break;
-    case DTypeClass::IntPred: ok = is_integer(d) || d == DType::Pred;
+    case DTypeClass::Any:
+      break;
+    case DTypeClass::Numeric:
+      ok = is_numeric(d), expected = "a numeric dtype (not pred)";
+      break;
+    case DTypeClass::Float:
+      ok = is_float(d), expected = "a float dtype";
+      break;
+    case DTypeClass::Integer:
+      ok = is_integer(d), expected = "an integer dtype";
+      break;
+    case DTypeClass::IntPred:
+      ok = is_integer(d) || d == DType::Pred;
       expected = "an integer or pred dtype";
       break;
   }
@@ -30,8 +38,8 @@ void check_dtype_class(int prim, const Tensor& t, DTypeClass cls, const char* wh
 void check_same_dtype(int prim, std::span<const Tensor> in) {
   for (size_t i = 1; i < in.size(); ++i) {
     if (in[i].dtype() != in[0].dtype()) {
-      rule_error(prim, "operands must have one dtype, got " + describe(in[0]) + " and " +
-                           describe(in[i]));
+      rule_error(
+          prim, "operands must have one dtype, got " + describe(in[0]) + " and " + describe(in[i]));
     }
   }
 }
@@ -56,14 +64,13 @@ std::vector<TensorType> rule_unary_pred(int prim, std::span<const Tensor> in, co
 std::vector<TensorType> rule_binary(int prim, std::span<const Tensor> in, const Params&) {
   check_same_dtype(prim, in);
   check_dtype_class(prim, in[0], kPrimInfo[static_cast<size_t>(prim)].dtypes, "the operands");
-  return {TensorType{broadcast_shapes(in[0].shape(), in[1].shape(), op_label(prim)),
-                     in[0].dtype()}};
+  return {
+      TensorType{broadcast_shapes(in[0].shape(), in[1].shape(), op_label(prim)), in[0].dtype()}};
 }
 
 std::vector<TensorType> rule_compare(int prim, std::span<const Tensor> in, const Params&) {
   check_same_dtype(prim, in);
-  return {TensorType{broadcast_shapes(in[0].shape(), in[1].shape(), op_label(prim)),
-                     DType::Pred}};
+  return {TensorType{broadcast_shapes(in[0].shape(), in[1].shape(), op_label(prim)), DType::Pred}};
 }
 
 std::vector<TensorType> rule_select(int prim, std::span<const Tensor> in, const Params&) {

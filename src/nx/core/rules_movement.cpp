@@ -7,7 +7,9 @@
 namespace nx::detail {
 
 namespace {
-std::string ints(const std::vector<int64_t>& v) { return shape_repr(v); }
+std::string ints(const std::vector<int64_t>& v) {
+  return shape_repr(v);
+}
 
 void check_axes_in_rank(int prim, const Axes& axes, int64_t rank, bool sorted) {
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -57,8 +59,7 @@ std::vector<TensorType> rule_reshape(int prim, std::span<const Tensor> in, const
   return {TensorType{p.shape, in[0].dtype()}};
 }
 
-std::vector<TensorType> rule_transpose(int prim, std::span<const Tensor> in,
-                                       const Params& params) {
+std::vector<TensorType> rule_transpose(int prim, std::span<const Tensor> in, const Params& params) {
   const auto& perm = std::get<AxesParams>(params).axes;
   int64_t r = in[0].rank();
   Axes sorted = perm;
@@ -84,8 +85,7 @@ std::vector<TensorType> rule_slice(int prim, std::span<const Tensor> in, const P
     if (p.start[i] < 0 || p.limit[i] > d || p.start[i] > p.limit[i] || p.strides[i] < 1) {
       rule_error(prim, "axis " + std::to_string(i) + " of " + describe(in[0]) +
                            ": invalid slice start " + std::to_string(p.start[i]) + ", limit " +
-                           std::to_string(p.limit[i]) + ", stride " +
-                           std::to_string(p.strides[i]));
+                           std::to_string(p.limit[i]) + ", stride " + std::to_string(p.strides[i]));
     }
     out[i] = (p.limit[i] - p.start[i] + p.strides[i] - 1) / p.strides[i];
   }
@@ -149,7 +149,8 @@ std::vector<TensorType> rule_pad(int prim, std::span<const Tensor> in, const Par
   Shape out(static_cast<size_t>(r));
   for (int64_t i = 0; i < r; ++i) {
     int64_t d = in[0].shape()[i];
-    if (p.interior[i] < 0) rule_error(prim, "interior padding must be >= 0, got " + ints(p.interior));
+    if (p.interior[i] < 0)
+      rule_error(prim, "interior padding must be >= 0, got " + ints(p.interior));
     int64_t dilated = d == 0 ? 0 : d + (d - 1) * p.interior[i];
     out[i] = p.lo[i] + dilated + p.hi[i];
     if (out[i] < 0) {
@@ -192,8 +193,7 @@ std::vector<TensorType> rule_iota(int prim, std::span<const Tensor>, const Param
   for (int64_t d : p.shape)
     if (d < 0) rule_error(prim, "negative dimension in shape " + ints(p.shape));
   if (p.axis < -1 || p.axis >= static_cast<int64_t>(p.shape.size())) {
-    rule_error(prim, "axis " + std::to_string(p.axis) + " out of range for shape " +
-                         ints(p.shape));
+    rule_error(prim, "axis " + std::to_string(p.axis) + " out of range for shape " + ints(p.shape));
   }
   return {TensorType{p.shape, p.dtype}};
 }

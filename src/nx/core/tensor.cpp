@@ -2,8 +2,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <ostream>
 
@@ -17,7 +17,9 @@ namespace detail {
 
 Buffer::Buffer(size_t bytes) : data_(allocate(bytes)), bytes_(bytes) {}
 
-Buffer::~Buffer() { deallocate(data_, bytes_); }
+Buffer::~Buffer() {
+  deallocate(data_, bytes_);
+}
 
 Tensor make_tensor(const TensorType& type) {
   auto impl = std::make_shared<TensorImpl>();
@@ -75,9 +77,11 @@ double element_as_double(const Tensor& t, int64_t i) {
 }
 
 // Float to integer as nx::as_type does it: NaN gives 0, out-of-range values saturate.
-template <class I> I saturate(double v) {
+template <class I>
+I saturate(double v) {
   if (std::isnan(v)) return 0;
-  if (v <= static_cast<double>(std::numeric_limits<I>::lowest())) return std::numeric_limits<I>::lowest();
+  if (v <= static_cast<double>(std::numeric_limits<I>::lowest()))
+    return std::numeric_limits<I>::lowest();
   if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
   return static_cast<I>(v);
 }
@@ -87,8 +91,10 @@ int64_t element_as_int64(const Tensor& t, int64_t i) {
   return visit_dtype(t.dtype(), [&](auto tag) -> int64_t {
     using T = typename decltype(tag)::type;
     auto v = static_cast<compute_t<T>>(static_cast<const T*>(p)[i]);
-    if constexpr (std::is_floating_point_v<decltype(v)>) return saturate<int64_t>(v);
-    else return static_cast<int64_t>(v);
+    if constexpr (std::is_floating_point_v<decltype(v)>)
+      return saturate<int64_t>(v);
+    else
+      return static_cast<int64_t>(v);
   });
 }
 
@@ -97,8 +103,10 @@ uint64_t element_as_uint64(const Tensor& t, int64_t i) {
   return visit_dtype(t.dtype(), [&](auto tag) -> uint64_t {
     using T = typename decltype(tag)::type;
     auto v = static_cast<compute_t<T>>(static_cast<const T*>(p)[i]);
-    if constexpr (std::is_floating_point_v<decltype(v)>) return saturate<uint64_t>(v);
-    else return static_cast<uint64_t>(v);
+    if constexpr (std::is_floating_point_v<decltype(v)>)
+      return saturate<uint64_t>(v);
+    else
+      return static_cast<uint64_t>(v);
   });
 }
 
@@ -115,19 +123,39 @@ const detail::TensorImpl& checked(const detail::TensorImpl* impl) {
 }
 }  // namespace
 
-const Shape& Tensor::shape() const { return checked(impl_.get()).type.shape; }
-DType Tensor::dtype() const { return checked(impl_.get()).type.dtype; }
-TensorType Tensor::type() const { return checked(impl_.get()).type; }
-int64_t Tensor::rank() const { return static_cast<int64_t>(shape().size()); }
-int64_t Tensor::size() const { return num_elements(shape()); }
+const Shape& Tensor::shape() const {
+  return checked(impl_.get()).type.shape;
+}
+DType Tensor::dtype() const {
+  return checked(impl_.get()).type.dtype;
+}
+TensorType Tensor::type() const {
+  return checked(impl_.get()).type;
+}
+int64_t Tensor::rank() const {
+  return static_cast<int64_t>(shape().size());
+}
+int64_t Tensor::size() const {
+  return num_elements(shape());
+}
 int64_t Tensor::axis_size(int64_t axis) const {
   return shape()[static_cast<size_t>(normalize_axis(axis, rank(), "nx::Tensor::axis_size"))];
 }
-int64_t Tensor::byte_size() const { return size() * nx::byte_size(dtype()); }
-bool Tensor::is_weak() const { return checked(impl_.get()).weak; }
-bool Tensor::is_template() const { return checked(impl_.get()).buffer == nullptr; }
-const void* Tensor::raw_data() const { return detail::checked_raw_data(*this); }
+int64_t Tensor::byte_size() const {
+  return size() * nx::byte_size(dtype());
+}
+bool Tensor::is_weak() const {
+  return checked(impl_.get()).weak;
+}
+bool Tensor::is_template() const {
+  return checked(impl_.get()).buffer == nullptr;
+}
+const void* Tensor::raw_data() const {
+  return detail::checked_raw_data(*this);
+}
 
-std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  return os << t.to_string();
+}
 
 }  // namespace nx

@@ -26,7 +26,7 @@ class Buffer {
 struct TensorImpl {
   TensorType type;
   bool weak = false;
-  double weak_value = 0;  ///< a weak float scalar's exact C++ value (stored data is f32)
+  double weak_value = 0;           ///< a weak float scalar's exact C++ value (stored data is f32)
   std::shared_ptr<Buffer> buffer;  ///< null for a template
 };
 
@@ -35,8 +35,13 @@ Tensor make_tensor(const TensorType& type);
 /// A tensor that shares an existing buffer (reshape, bitcast).
 Tensor make_tensor(const TensorType& type, std::shared_ptr<Buffer> buffer);
 /// Writable data of a tensor this code just made (never of one a user holds).
-inline void* mutable_data(const Tensor& t) { return t.impl()->buffer->data(); }
-template <class T> T* mutable_data(const Tensor& t) { return static_cast<T*>(mutable_data(t)); }
+inline void* mutable_data(const Tensor& t) {
+  return t.impl()->buffer->data();
+}
+template <class T>
+T* mutable_data(const Tensor& t) {
+  return static_cast<T*>(mutable_data(t));
+}
 /// The same tensor without the weak-type mark.
 Tensor strong(const Tensor& t);
 

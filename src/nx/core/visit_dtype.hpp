@@ -9,42 +9,63 @@
 
 namespace nx::detail {
 
-template <class T> struct TypeTag {
+template <class T>
+struct TypeTag {
   using type = T;
 };
 
-template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
+template <class F>
+decltype(auto) visit_dtype(DType t, F&& f) {
   switch (t) {
-    case DType::U8: return f(TypeTag<uint8_t>{});
-    case DType::U16: return f(TypeTag<uint16_t>{});
-    case DType::U32: return f(TypeTag<uint32_t>{});
-    case DType::U64: return f(TypeTag<uint64_t>{});
-    case DType::S8: return f(TypeTag<int8_t>{});
-    case DType::S16: return f(TypeTag<int16_t>{});
-    case DType::S32: return f(TypeTag<int32_t>{});
-    case DType::S64: return f(TypeTag<int64_t>{});
-    case DType::F16: return f(TypeTag<half>{});
-    case DType::BF16: return f(TypeTag<bfloat16>{});
-    case DType::F32: return f(TypeTag<float>{});
-    case DType::F64: return f(TypeTag<double>{});
-    case DType::Pred: return f(TypeTag<bool>{});
+    case DType::U8:
+      return f(TypeTag<uint8_t>{});
+    case DType::U16:
+      return f(TypeTag<uint16_t>{});
+    case DType::U32:
+      return f(TypeTag<uint32_t>{});
+    case DType::U64:
+      return f(TypeTag<uint64_t>{});
+    case DType::S8:
+      return f(TypeTag<int8_t>{});
+    case DType::S16:
+      return f(TypeTag<int16_t>{});
+    case DType::S32:
+      return f(TypeTag<int32_t>{});
+    case DType::S64:
+      return f(TypeTag<int64_t>{});
+    case DType::F16:
+      return f(TypeTag<half>{});
+    case DType::BF16:
+      return f(TypeTag<bfloat16>{});
+    case DType::F32:
+      return f(TypeTag<float>{});
+    case DType::F64:
+      return f(TypeTag<double>{});
+    case DType::Pred:
+      return f(TypeTag<bool>{});
   }
   return f(TypeTag<float>{});  // unreachable: every enumerator is handled above
 }
 
 /// The type arithmetic on T happens in: float for the 16-bit floats, T otherwise.
-template <class T> struct ComputeType {
+template <class T>
+struct ComputeType {
   using type = T;
 };
-template <> struct ComputeType<half> {
+template <>
+struct ComputeType<half> {
   using type = float;
 };
-template <> struct ComputeType<bfloat16> {
+template <>
+struct ComputeType<bfloat16> {
   using type = float;
 };
-template <class T> using compute_t = typename ComputeType<T>::type;
+template <class T>
+using compute_t = typename ComputeType<T>::type;
 
-template <class T> constexpr bool is_half_v = std::is_same_v<T, half> || std::is_same_v<T, bfloat16>;
-template <class T> constexpr bool is_float_v = std::is_floating_point_v<T> || is_half_v<T>;
+template <class T>
+constexpr bool is_half_v = std::is_same_v<T, half> || std::is_same_v<T, bfloat16>;
+template <class T>
+constexpr bool is_float_v = std::is_floating_point_v<T> || is_half_v<T>;
 
 }  // namespace nx::detail

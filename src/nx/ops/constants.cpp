@@ -18,33 +18,50 @@ void require_float(DType t, const char* op) {
 // Largest finite value: bits of mantissa and exponent per float dtype.
 double float_max(DType t) {
   switch (t) {
-    case DType::F16: return 65504.0;
-    case DType::BF16: return 3.3895313892515355e38;
-    case DType::F32: return std::numeric_limits<float>::max();
-    default: return std::numeric_limits<double>::max();
+    case DType::F16:
+      return 65504.0;
+    case DType::BF16:
+      return 3.3895313892515355e38;
+    case DType::F32:
+      return std::numeric_limits<float>::max();
+    default:
+      return std::numeric_limits<double>::max();
   }
 }
 int mantissa_bits(DType t) {
   switch (t) {
-    case DType::F16: return 10;
-    case DType::BF16: return 7;
-    case DType::F32: return 23;
-    default: return 52;
+    case DType::F16:
+      return 10;
+    case DType::BF16:
+      return 7;
+    case DType::F32:
+      return 23;
+    default:
+      return 52;
   }
 }
 int min_exponent(DType t) {
   switch (t) {
-    case DType::F16: return -14;
+    case DType::F16:
+      return -14;
     case DType::BF16:
-    case DType::F32: return -126;
-    default: return -1022;
+    case DType::F32:
+      return -126;
+    default:
+      return -1022;
   }
 }
 }  // namespace
 
-Tensor pi(DType dtype) { return scalar(3.14159265358979323846, dtype); }
-Tensor e(DType dtype) { return scalar(2.71828182845904523536, dtype); }
-Tensor euler_gamma(DType dtype) { return scalar(0.57721566490153286061, dtype); }
+Tensor pi(DType dtype) {
+  return scalar(3.14159265358979323846, dtype);
+}
+Tensor e(DType dtype) {
+  return scalar(2.71828182845904523536, dtype);
+}
+Tensor euler_gamma(DType dtype) {
+  return scalar(0.57721566490153286061, dtype);
+}
 
 Tensor epsilon(DType dtype) {
   require_float(dtype, "nx::epsilon");

@@ -24,21 +24,25 @@ Tensor conv(const Tensor& input, const Tensor& kernel, const ConvOptions& opts) 
   detail::check_defined(input, "nx::conv", "input");
   detail::check_defined(kernel, "nx::conv", "kernel");
   if (input.rank() < 3 || input.rank() != kernel.rank()) {
-    throw Error("nx::conv: input and kernel need one rank >= 3 ([batch, channels, spatial...]), got " +
-                type_string(input.type()) + " and " + type_string(kernel.type()));
+    throw Error(
+        "nx::conv: input and kernel need one rank >= 3 ([batch, channels, spatial...]), got " +
+        type_string(input.type()) + " and " + type_string(kernel.type()));
   }
   auto [in0, k0] = detail::promote(input, kernel, true, "nx::conv");
   DType t = to_floating(in0.dtype());
   int64_t rank = input.rank();
   size_t ns = static_cast<size_t>(rank - 2);
-  Tensor x = transpose(detail::cast(in0, t), permutation_or_identity(opts.input_permutation, rank, "input_permutation"));
-  Tensor k = transpose(detail::cast(k0, t), permutation_or_identity(opts.kernel_permutation, rank, "kernel_permutation"));
+  Tensor x = transpose(detail::cast(in0, t),
+                       permutation_or_identity(opts.input_permutation, rank, "input_permutation"));
+  Tensor k = transpose(detail::cast(k0, t), permutation_or_identity(opts.kernel_permutation, rank,
+                                                                    "kernel_permutation"));
   Axes out_perm = permutation_or_identity(opts.output_permutation, rank, "output_permutation");
 
   detail::ConvParams p;
   p.strides = detail::per_axis_or_ones(opts.strides, ns, "nx::conv", "strides");
   p.lhs_dilation = detail::per_axis_or_ones(opts.input_dilation, ns, "nx::conv", "input_dilation");
-  p.rhs_dilation = detail::per_axis_or_ones(opts.kernel_dilation, ns, "nx::conv", "kernel_dilation");
+  p.rhs_dilation =
+      detail::per_axis_or_ones(opts.kernel_dilation, ns, "nx::conv", "kernel_dilation");
   p.feature_groups = opts.feature_group_size;
   p.batch_groups = opts.batch_group_size;
   if (p.feature_groups < 1 || p.batch_groups < 1) {

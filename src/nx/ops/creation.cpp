@@ -26,15 +26,19 @@ void check_shape(const Shape& shape, const char* op) {
   }
 }
 
-template <class V> Tensor filled(const Shape& shape, DType dtype, V value, const char* op) {
+template <class V>
+Tensor filled(const Shape& shape, DType dtype, V value, const char* op) {
   check_shape(shape, op);
   Tensor t = detail::make_tensor(TensorType{shape, dtype});
   detail::visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T v;
-    if constexpr (std::is_same_v<T, bool>) v = value != V{0};
-    else if constexpr (detail::is_half_v<T>) v = T(static_cast<float>(value));
-    else v = static_cast<T>(value);
+    if constexpr (std::is_same_v<T, bool>)
+      v = value != V{0};
+    else if constexpr (detail::is_half_v<T>)
+      v = T(static_cast<float>(value));
+    else
+      v = static_cast<T>(value);
     T* p = detail::mutable_data<T>(t);
     for (int64_t i = 0, n = t.size(); i < n; ++i) p[i] = v;
   });
@@ -43,8 +47,8 @@ template <class V> Tensor filled(const Shape& shape, DType dtype, V value, const
 
 void check_int_range(double value, DType dtype, const char* op) {
   if (!is_integer(dtype) || std::isnan(value)) {
-    if (is_integer(dtype)) throw Error(std::string(op) + ": NaN cannot be stored in " +
-                                       std::string(dtype_name(dtype)));
+    if (is_integer(dtype))
+      throw Error(std::string(op) + ": NaN cannot be stored in " + std::string(dtype_name(dtype)));
     return;
   }
   double lo = is_unsigned_int(dtype) ? 0.0 : -std::ldexp(1.0, bit_size(dtype) - 1);
@@ -60,15 +64,16 @@ void check_int_range(double value, DType dtype, const char* op) {
 Tensor from_data(const void* data, const Shape& shape, DType dtype) {
   check_shape(shape, "nx::from_data");
   Tensor t = detail::make_tensor(TensorType{shape, dtype});
-  if (t.byte_size() > 0) std::memcpy(detail::mutable_data(t), data, static_cast<size_t>(t.byte_size()));
+  if (t.byte_size() > 0)
+    std::memcpy(detail::mutable_data(t), data, static_cast<size_t>(t.byte_size()));
   return t;
 }
 
 Tensor from_vector(const std::vector<bool>& values, std::optional<Shape> shape) {
   Shape s = shape ? *shape : Shape{static_cast<int64_t>(values.size())};
   if (num_elements(s) != static_cast<int64_t>(values.size())) {
-    throw Error("nx::from_vector: " + std::to_string(values.size()) +
-                " values do not fill shape " + shape_repr(s));
+    throw Error("nx::from_vector: " + std::to_string(values.size()) + " values do not fill shape " +
+                shape_repr(s));
   }
   Tensor t = detail::make_tensor(TensorType{s, DType::Pred});
   auto* p = detail::mutable_data<uint8_t>(t);
@@ -81,17 +86,29 @@ Tensor scalar(double value, DType dtype) {
   return filled({}, dtype, value, "nx::scalar");
 }
 
-Tensor scalar_int(int64_t value, DType dtype) { return filled({}, dtype, value, "nx::scalar_int"); }
+Tensor scalar_int(int64_t value, DType dtype) {
+  return filled({}, dtype, value, "nx::scalar_int");
+}
 
 Tensor full(const Shape& shape, double value, DType dtype) {
   check_int_range(std::trunc(value), dtype, "nx::full");
   return filled(shape, dtype, value, "nx::full");
 }
-Tensor zeros(const Shape& shape, DType dtype) { return filled(shape, dtype, 0.0, "nx::zeros"); }
-Tensor ones(const Shape& shape, DType dtype) { return filled(shape, dtype, 1.0, "nx::ones"); }
-Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor zeros(const Shape& shape, DType dtype) {
+  return filled(shape, dtype, 0.0, "nx::zeros");
+}
+Tensor ones(const Shape& shape, DType dtype) {
+  return filled(shape, dtype, 1.0, "nx::ones");
+}
+Tensor full_like(const Tensor& t, double value) {
+  return full(t.shape(), value, t.dtype());
+}
+Tensor zeros_like(const Tensor& t) {
+  return zeros(t.shape(), t.dtype());
+}
+Tensor ones_like(const Tensor& t) {
+  return ones(t.shape(), t.dtype());
+}
 
 Tensor iota(const Shape& shape, DType dtype) {
   return bind1(Prim::iota, {}, detail::IotaParams{shape, dtype, -1});
@@ -102,7 +119,9 @@ Tensor iota(const Shape& shape, int64_t axis, DType dtype) {
   return bind1(Prim::iota, {}, detail::IotaParams{shape, dtype, a});
 }
 
-Tensor eye(int64_t n, DType dtype) { return eye(Shape{n, n}, dtype); }
+Tensor eye(int64_t n, DType dtype) {
+  return eye(Shape{n, n}, dtype);
+}
 
 Tensor eye(const Shape& shape, DType dtype) {
   if (shape.size() < 2) {

@@ -60,8 +60,10 @@ Tensor to_pred(const Tensor& x) {
 
 }  // namespace
 
-#define NX_FLOAT_UNARY(name) \
-  Tensor name(const Tensor& x) { return float_unary(Prim::name, x, "nx::" #name); }
+#define NX_FLOAT_UNARY(name)                         \
+  Tensor name(const Tensor& x) {                     \
+    return float_unary(Prim::name, x, "nx::" #name); \
+  }
 NX_FLOAT_UNARY(exp)
 NX_FLOAT_UNARY(expm1)
 NX_FLOAT_UNARY(log)
@@ -105,15 +107,33 @@ Tensor is_finite(const Tensor& x) {
   return logical_not(logical_or(is_nan(x), is_infinity(x)));
 }
 
-Tensor negate(const Tensor& x) { return numeric_unary(Prim::negate, x, "nx::negate"); }
-Tensor abs(const Tensor& x) { return numeric_unary(Prim::abs, x, "nx::abs"); }
-Tensor sign(const Tensor& x) { return numeric_unary(Prim::sign, x, "nx::sign"); }
-Tensor square(const Tensor& x) { return multiply(x, x); }
-Tensor floor(const Tensor& x) { return rounding(Prim::floor, x, "nx::floor"); }
-Tensor ceil(const Tensor& x) { return rounding(Prim::ceil, x, "nx::ceil"); }
-Tensor round(const Tensor& x) { return rounding(Prim::round, x, "nx::round"); }
-Tensor round_even(const Tensor& x) { return rounding(Prim::round_even, x, "nx::round_even"); }
-Tensor trunc(const Tensor& x) { return rounding(Prim::trunc, x, "nx::trunc"); }
+Tensor negate(const Tensor& x) {
+  return numeric_unary(Prim::negate, x, "nx::negate");
+}
+Tensor abs(const Tensor& x) {
+  return numeric_unary(Prim::abs, x, "nx::abs");
+}
+Tensor sign(const Tensor& x) {
+  return numeric_unary(Prim::sign, x, "nx::sign");
+}
+Tensor square(const Tensor& x) {
+  return multiply(x, x);
+}
+Tensor floor(const Tensor& x) {
+  return rounding(Prim::floor, x, "nx::floor");
+}
+Tensor ceil(const Tensor& x) {
+  return rounding(Prim::ceil, x, "nx::ceil");
+}
+Tensor round(const Tensor& x) {
+  return rounding(Prim::round, x, "nx::round");
+}
+Tensor round_even(const Tensor& x) {
+  return rounding(Prim::round_even, x, "nx::round_even");
+}
+Tensor trunc(const Tensor& x) {
+  return rounding(Prim::trunc, x, "nx::trunc");
+}
 
 Tensor bitwise_not(const Tensor& x) {
   detail::check_defined(x, "nx::bitwise_not", "x");
@@ -132,7 +152,9 @@ Tensor logical_not(const Tensor& x) {
   return bind1(Prim::bitwise_not, {to_pred(x)});
 }
 
-Tensor add(const Tensor& a, const Tensor& b) { return numeric_binary(Prim::add, a, b, "nx::add"); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return numeric_binary(Prim::add, a, b, "nx::add");
+}
 Tensor subtract(const Tensor& a, const Tensor& b) {
   return numeric_binary(Prim::subtract, a, b, "nx::subtract");
 }
@@ -157,9 +179,15 @@ Tensor mod(const Tensor& a, const Tensor& b) {
   Tensor fix = logical_and(not_equal(r, zero), not_equal(less(r, zero), less(y, zero)));
   return select(fix, add(r, y), r);
 }
-Tensor pow(const Tensor& a, const Tensor& b) { return numeric_binary(Prim::pow, a, b, "nx::pow"); }
-Tensor max(const Tensor& a, const Tensor& b) { return numeric_binary(Prim::max, a, b, "nx::max"); }
-Tensor min(const Tensor& a, const Tensor& b) { return numeric_binary(Prim::min, a, b, "nx::min"); }
+Tensor pow(const Tensor& a, const Tensor& b) {
+  return numeric_binary(Prim::pow, a, b, "nx::pow");
+}
+Tensor max(const Tensor& a, const Tensor& b) {
+  return numeric_binary(Prim::max, a, b, "nx::max");
+}
+Tensor min(const Tensor& a, const Tensor& b) {
+  return numeric_binary(Prim::min, a, b, "nx::min");
+}
 Tensor atan2(const Tensor& a, const Tensor& b) {
   return float_binary(Prim::atan2, a, b, "nx::atan2");
 }
@@ -195,11 +223,15 @@ Tensor logical_xor(const Tensor& a, const Tensor& b) {
   return bind1(Prim::bitwise_xor, {to_pred(a), to_pred(b)});
 }
 
-Tensor equal(const Tensor& a, const Tensor& b) { return compare(Prim::equal, a, b, "nx::equal"); }
+Tensor equal(const Tensor& a, const Tensor& b) {
+  return compare(Prim::equal, a, b, "nx::equal");
+}
 Tensor not_equal(const Tensor& a, const Tensor& b) {
   return compare(Prim::not_equal, a, b, "nx::not_equal");
 }
-Tensor less(const Tensor& a, const Tensor& b) { return compare(Prim::less, a, b, "nx::less"); }
+Tensor less(const Tensor& a, const Tensor& b) {
+  return compare(Prim::less, a, b, "nx::less");
+}
 Tensor less_equal(const Tensor& a, const Tensor& b) {
   return compare(Prim::less_equal, a, b, "nx::less_equal");
 }

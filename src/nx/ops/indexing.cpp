@@ -38,7 +38,8 @@ Tensor wrap_negative(const Tensor& indices, int64_t dim) {
 Tensor full_indices(const Tensor& x, const Tensor& indices, int64_t axis) {
   std::vector<Tensor> parts;
   for (int64_t i = 0; i < x.rank(); ++i) {
-    Tensor part = i == axis ? wrap_negative(indices, x.shape()[i]) : iota(indices.shape(), i, DType::S64);
+    Tensor part =
+        i == axis ? wrap_negative(indices, x.shape()[i]) : iota(indices.shape(), i, DType::S64);
     parts.push_back(new_axis(detail::cast(part, DType::S64), -1));
   }
   return concatenate(parts, -1);
@@ -68,7 +69,8 @@ Tensor scatter(Prim p, const Tensor& x, const Tensor& indices, const Tensor& upd
 Tensor gather(const Tensor& x, const Tensor& indices, const std::optional<Axes>& axes) {
   check_defined(x, "nx::gather", "x");
   check_indices(indices, "nx::gather");
-  return bind1(Prim::gather, {x, indices}, detail::GatherParams{gather_axes(x, axes, "nx::gather")});
+  return bind1(Prim::gather, {x, indices},
+               detail::GatherParams{gather_axes(x, axes, "nx::gather")});
 }
 
 Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {

@@ -111,7 +111,8 @@ Tensor norm(const Tensor& x, const NormOptions& opts) {
     }
     if (ord == inf || ord == -inf) {
       Tensor row = sum(ax, {Axes{c}, true});
-      return finish(ord == inf ? reduce_max(row, {Axes{r}, true}) : reduce_min(row, {Axes{r}, true}));
+      return finish(ord == inf ? reduce_max(row, {Axes{r}, true})
+                               : reduce_min(row, {Axes{r}, true}));
     }
     throw Error("nx::norm: matrix norm of order " + std::to_string(ord) +
                 " needs singular values (SVD), which nx does not provide; use 1, -1, inf, -inf or "
@@ -124,14 +125,16 @@ Tensor norm(const Tensor& x, const NormOptions& opts) {
   if (ord == 2) return sqrt(sum(multiply(xf, xf), ro));
   if (ord == 1) return sum(ax, ro);
   if (!(ord > 0)) {
-    throw Error("nx::norm: vector norm order must be > 0, inf, -inf or 0, got " + std::to_string(ord));
+    throw Error("nx::norm: vector norm order must be > 0, inf, -inf or 0, got " +
+                std::to_string(ord));
   }
   return pow(sum(pow(ax, scalar(ord, xf.dtype())), ro), scalar(1.0 / ord, xf.dtype()));
 }
 
 std::pair<Tensor, Tensor> qr(const Tensor& x, bool complete) {
   check_defined(x, "nx::qr", "x");
-  std::vector<Tensor> out = bind(Prim::qr, {cast(x, to_floating(x.dtype()))}, detail::QrParams{complete});
+  std::vector<Tensor> out =
+      bind(Prim::qr, {cast(x, to_floating(x.dtype()))}, detail::QrParams{complete});
   return {out[0], out[1]};
 }
 

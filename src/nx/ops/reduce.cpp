@@ -98,7 +98,8 @@ Tensor mean(const Tensor& x, const ReduceOptions& opts) {
 Tensor variance(const Tensor& x, const VarianceOptions& opts) {
   Axes axes = resolve_axes(x, opts.axes, "nx::variance");
   int64_t n = count_over(x, axes);
-  if (opts.ddof < 0) throw Error("nx::variance: ddof must be >= 0, got " + std::to_string(opts.ddof));
+  if (opts.ddof < 0)
+    throw Error("nx::variance: ddof must be >= 0, got " + std::to_string(opts.ddof));
   Tensor xf = cast(x, to_floating(x.dtype()));
   Tensor mu = mean(xf, {axes, true});
   Tensor centered = subtract(xf, mu);

@@ -13,9 +13,13 @@ using detail::check_defined;
 using detail::Prim;
 
 namespace {
-std::string str(int64_t v) { return std::to_string(v); }
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
 
-Tensor int_scalar(int64_t v) { return scalar_int(v, DType::S64); }
+Tensor int_scalar(int64_t v) {
+  return scalar_int(v, DType::S64);
+}
 
 int64_t clamp_start(int64_t start, int64_t length, int64_t dim) {
   return std::clamp<int64_t>(start, 0, std::max<int64_t>(dim - length, 0));
@@ -28,7 +32,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   int64_t known = 1, auto_axis = -1;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == -1) {
-      if (auto_axis >= 0) throw Error("nx::reshape: only one dimension may be -1, got " + shape_repr(shape));
+      if (auto_axis >= 0)
+        throw Error("nx::reshape: only one dimension may be -1, got " + shape_repr(shape));
       auto_axis = static_cast<int64_t>(i);
     } else if (s[i] < 0) {
       throw Error("nx::reshape: invalid dimension " + str(s[i]) + " in " + shape_repr(shape));
@@ -50,11 +55,12 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 Tensor broadcast(const Tensor& x, const Shape& shape) {
   check_defined(x, "nx::broadcast", "x");
   if (x.rank() > static_cast<int64_t>(shape.size())) {
-    throw Error("nx::broadcast: cannot broadcast " + type_string(x.type()) + " to the lower-rank shape " +
-                shape_repr(shape));
+    throw Error("nx::broadcast: cannot broadcast " + type_string(x.type()) +
+                " to the lower-rank shape " + shape_repr(shape));
   }
   Axes axes;
-  for (int64_t i = 0; i < x.rank(); ++i) axes.push_back(static_cast<int64_t>(shape.size()) - x.rank() + i);
+  for (int64_t i = 0; i < x.rank(); ++i)
+    axes.push_back(static_cast<int64_t>(shape.size()) - x.rank() + i);
   return broadcast(x, shape, axes);
 }
 
@@ -119,7 +125,9 @@ Tensor flatten(const Tensor& x, int64_t start_axis, int64_t end_axis) {
   if (x.rank() == 0) return reshape(x, {1});
   int64_t s = normalize_axis(start_axis, x.rank(), "nx::flatten");
   int64_t e = normalize_axis(end_axis, x.rank(), "nx::flatten");
-  if (s > e) throw Error("nx::flatten: start axis " + str(start_axis) + " is after end axis " + str(end_axis));
+  if (s > e)
+    throw Error("nx::flatten: start axis " + str(start_axis) + " is after end axis " +
+                str(end_axis));
   Shape out(x.shape().begin(), x.shape().begin() + s);
   int64_t merged = 1;
   for (int64_t i = s; i <= e; ++i) merged *= x.shape()[i];
@@ -128,8 +136,8 @@ Tensor flatten(const Tensor& x, int64_t start_axis, int64_t end_axis) {
   return reshape(x, out);
 }
 
-Tensor slice(const Tensor& x, const std::vector<int64_t>& start, const std::vector<int64_t>& lengths,
-             const std::vector<int64_t>& strides) {
+Tensor slice(const Tensor& x, const std::vector<int64_t>& start,
+             const std::vector<int64_t>& lengths, const std::vector<int64_t>& strides) {
   check_defined(x, "nx::slice", "x");
   int64_t r = x.rank();
   if (static_cast<int64_t>(start.size()) != r || static_cast<int64_t>(lengths.size()) != r ||
@@ -158,14 +166,16 @@ Tensor dynamic_slice(const Tensor& x, const std::vector<Tensor>& start,
   check_defined(x, "nx::dynamic_slice", "x");
   std::vector<Tensor> in{x};
   in.insert(in.end(), start.begin(), start.end());
-  return bind1(Prim::dynamic_slice, std::span<const Tensor>(in), detail::DynamicSliceParams{lengths});
+  return bind1(Prim::dynamic_slice, std::span<const Tensor>(in),
+               detail::DynamicSliceParams{lengths});
 }
 
-Tensor slice_along_axis(const Tensor& x, int64_t start, int64_t length, int64_t axis, int64_t stride) {
+Tensor slice_along_axis(const Tensor& x, int64_t start, int64_t length, int64_t axis,
+                        int64_t stride) {
   check_defined(x, "nx::slice_along_axis", "x");
   int64_t a = normalize_axis(axis, x.rank(), "nx::slice_along_axis");
-  std::vector<int64_t> st(static_cast<size_t>(x.rank()), 0), len = x.shape(),
-      strides(static_cast<size_t>(x.rank()), 1);
+  std::vector<int64_t> st(static_cast<size_t>(x.rank()), 0),
+      len = x.shape(), strides(static_cast<size_t>(x.rank()), 1);
   st[a] = start;
   len[a] = length;
   strides[a] = stride;
@@ -222,8 +232,8 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   for (const Tensor& x : xs) {
     check_defined(x, "nx::stack", "xs[i]");
     if (x.shape() != xs[0].shape()) {
-      throw Error("nx::stack: all tensors need one shape, got " + type_string(xs[0].type()) + " and " +
-                  type_string(x.type()));
+      throw Error("nx::stack: all tensors need one shape, got " + type_string(xs[0].type()) +
+                  " and " + type_string(x.type()));
     }
     expanded.push_back(new_axis(x, a));
   }
@@ -268,8 +278,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     total += s;
   }
   if (total != x.shape()[a]) {
-    throw Error("nx::split: sizes " + shape_repr(sizes) + " add up to " + str(total) + ", but axis " +
-                str(axis) + " of " + type_string(x.type()) + " has size " + str(x.shape()[a]));
+    throw Error("nx::split: sizes " + shape_repr(sizes) + " add up to " + str(total) +
+                ", but axis " + str(axis) + " of " + type_string(x.type()) + " has size " +
+                str(x.shape()[a]));
   }
   std::vector<Tensor> out;
   int64_t offset = 0;
@@ -293,7 +304,8 @@ std::vector<Tensor> split(const Tensor& x, int64_t n, int64_t axis) {
 namespace {
 Tensor triangle(const Tensor& x, int64_t k, bool lower, const char* op) {
   check_defined(x, op, "x");
-  if (x.rank() < 2) throw Error(std::string(op) + ": expects rank >= 2, got " + type_string(x.type()));
+  if (x.rank() < 2)
+    throw Error(std::string(op) + ": expects rank >= 2, got " + type_string(x.type()));
   int64_t r = x.rank();
   Shape mat{x.shape()[r - 2], x.shape()[r - 1]};
   Tensor rows = iota(mat, 0, DType::S64), cols = iota(mat, 1, DType::S64);
@@ -304,7 +316,11 @@ Tensor triangle(const Tensor& x, int64_t k, bool lower, const char* op) {
 }
 }  // namespace
 
-Tensor tril(const Tensor& x, int64_t k) { return triangle(x, k, true, "nx::tril"); }
-Tensor triu(const Tensor& x, int64_t k) { return triangle(x, k, false, "nx::triu"); }
+Tensor tril(const Tensor& x, int64_t k) {
+  return triangle(x, k, true, "nx::tril");
+}
+Tensor triu(const Tensor& x, int64_t k) {
+  return triangle(x, k, false, "nx::triu");
+}
 
 }  // namespace nx

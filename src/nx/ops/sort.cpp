@@ -13,13 +13,16 @@ std::vector<Tensor> sorted(const Tensor& x, const SortOptions& opts, const char*
   if (x.rank() == 0) throw Error(std::string(op) + ": cannot sort a scalar");
   int64_t axis = normalize_axis(opts.axis, x.rank(), op);
   Tensor in = x.dtype() == DType::Pred ? detail::cast(x, DType::U8) : x;
-  std::vector<Tensor> out = detail::bind(detail::Prim::sort, {in}, detail::SortParams{axis, opts.descending});
+  std::vector<Tensor> out =
+      detail::bind(detail::Prim::sort, {in}, detail::SortParams{axis, opts.descending});
   if (x.dtype() == DType::Pred) out[0] = detail::cast(out[0], DType::Pred);
   return out;
 }
 }  // namespace
 
-Tensor sort(const Tensor& x, const SortOptions& opts) { return sorted(x, opts, "nx::sort")[0]; }
+Tensor sort(const Tensor& x, const SortOptions& opts) {
+  return sorted(x, opts, "nx::sort")[0];
+}
 
 Tensor argsort(const Tensor& x, const SortOptions& opts) {
   return sorted(x, opts, "nx::argsort")[1];

@@ -22,7 +22,8 @@ detail::WindowParams window_params(const Tensor& x, const Shape& window, const W
                 type_string(x.type()) + ", got " + shape_repr(window));
   }
   for (int64_t w : window)
-    if (w < 1) throw Error(std::string(op) + ": window sizes must be >= 1, got " + shape_repr(window));
+    if (w < 1)
+      throw Error(std::string(op) + ": window sizes must be >= 1, got " + shape_repr(window));
   detail::WindowParams p;
   p.window = window;
   p.strides = detail::per_axis_or_ones(opts.strides, r, op, "strides");
@@ -39,7 +40,9 @@ detail::WindowParams window_params(const Tensor& x, const Shape& window, const W
   return p;
 }
 
-Tensor numeric(const Tensor& x) { return x.dtype() == DType::Pred ? detail::cast(x, DType::U8) : x; }
+Tensor numeric(const Tensor& x) {
+  return x.dtype() == DType::Pred ? detail::cast(x, DType::U8) : x;
+}
 
 Tensor window_reduce(Prim prim, const Tensor& x, const Shape& window, const WindowOptions& opts,
                      const char* op) {
@@ -52,9 +55,11 @@ Tensor window_scatter(Prim prim, const Tensor& x, const Tensor& source, const Te
   detail::WindowParams p = window_params(x, window, opts, op);
   detail::check_defined(source, op, "source");
   detail::check_defined(init, op, "init");
-  DType t = merge(merge(numeric(x).dtype(), source.dtype()), init.is_weak() ? source.dtype() : init.dtype());
+  DType t = merge(merge(numeric(x).dtype(), source.dtype()),
+                  init.is_weak() ? source.dtype() : init.dtype());
   if (t == DType::Pred) t = DType::U8;
-  return detail::bind1(prim, {detail::cast(x, t), detail::cast(source, t), detail::cast(init, t)}, p);
+  return detail::bind1(prim, {detail::cast(x, t), detail::cast(source, t), detail::cast(init, t)},
+                       p);
 }
 
 }  // namespace

@@ -8,23 +8,24 @@ std::vector<int64_t> per_axis_or_ones(const std::vector<int64_t>& v, size_t n, c
                                       const char* what) {
   if (v.empty()) return std::vector<int64_t>(n, 1);
   if (v.size() != n) {
-    throw Error(std::string(op) + ": " + what + " needs " + std::to_string(n) +
-                " entries, got " + std::to_string(v.size()));
+    throw Error(std::string(op) + ": " + what + " needs " + std::to_string(n) + " entries, got " +
+                std::to_string(v.size()));
   }
   for (int64_t x : v) {
-    if (x < 1) throw Error(std::string(op) + ": " + what + " must be >= 1, got " + std::to_string(x));
+    if (x < 1)
+      throw Error(std::string(op) + ": " + what + " must be >= 1, got " + std::to_string(x));
   }
   return v;
 }
 
 void resolve_padding(const Padding& padding, const std::vector<int64_t>& dilated_window,
-                     const char* op,
-                     std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
+                     const char* op, std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
   size_t n = dilated_window.size();
   lo.assign(n, 0);
   hi.assign(n, 0);
   switch (padding.kind) {
-    case Padding::Kind::Valid: return;
+    case Padding::Kind::Valid:
+      return;
     case Padding::Kind::Same:
       for (size_t i = 0; i < n; ++i) {
         int64_t total = std::max<int64_t>(dilated_window[i] - 1, 0);

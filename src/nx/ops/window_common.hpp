@@ -13,7 +13,6 @@ std::vector<int64_t> per_axis_or_ones(const std::vector<int64_t>& v, size_t n, c
                                       const char* what);
 /// Low and high padding per axis for the given (already dilated) window sizes.
 void resolve_padding(const Padding& padding, const std::vector<int64_t>& dilated_window,
-                     const char* op,
-                     std::vector<int64_t>& lo, std::vector<int64_t>& hi);
+                     const char* op, std::vector<int64_t>& lo, std::vector<int64_t>& hi);
 
 }  // namespace nx::detail

@@ -102,7 +102,7 @@ void check_int_dtype(const char* fn, DType dtype) {
 
 int64_t dtype_min(DType t) {
   if (is_unsigned_int(t)) return 0;
-  return -(int64_t{1} << (bit_size(t) - 1));
+  return static_cast<int64_t>(~uint64_t{0} << (bit_size(t) - 1));
 }
 uint64_t dtype_max(DType t) {
   if (is_unsigned_int(t)) return bit_size(t) == 64 ? UINT64_MAX : (uint64_t{1} << bit_size(t)) - 1;

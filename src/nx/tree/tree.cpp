@@ -10,6 +10,7 @@ namespace nx {
 
 namespace {
 
+using detail::kind_name;
 using detail::TreeNode;
 
 std::shared_ptr<const TreeNode> make_list_node(Tree::List items) {
@@ -56,18 +57,6 @@ const std::vector<Tree>& no_children() {
 const std::vector<std::string>& no_keys() {
   static const std::vector<std::string> none;
   return none;
-}
-
-const char* kind_name(Tree::Kind k) {
-  switch (k) {
-    case Tree::Kind::Leaf:
-      return "a leaf";
-    case Tree::Kind::List:
-      return "a list";
-    case Tree::Kind::Map:
-      return "a map";
-  }
-  return "?";
 }
 
 void render(const Tree& t, std::string& out) {

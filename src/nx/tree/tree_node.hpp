@@ -22,6 +22,19 @@ inline std::string join_path(const std::string& parent, const std::string& segme
   return parent.empty() ? segment : parent + "." + segment;
 }
 
+/// "a leaf", "a list" or "a map", for error messages.
+inline const char* kind_name(Tree::Kind k) {
+  switch (k) {
+    case Tree::Kind::Leaf:
+      return "a leaf";
+    case Tree::Kind::List:
+      return "a list";
+    case Tree::Kind::Map:
+      return "a map";
+  }
+  return "a tree";
+}
+
 /// How a path is named in error messages: "(root)" for the empty path.
 inline std::string path_label(const std::string& path) {
   return path.empty() ? "(root)" : path;

@@ -12,23 +12,12 @@ namespace nx {
 namespace {
 
 using detail::join_path;
+using detail::kind_name;
 using detail::path_label;
 
 const Tensor& placeholder() {
   static const Tensor t = make_template({}, f32);
   return t;
-}
-
-const char* kind_word(Tree::Kind k) {
-  switch (k) {
-    case Tree::Kind::Leaf:
-      return "a leaf";
-    case Tree::Kind::List:
-      return "a list";
-    case Tree::Kind::Map:
-      return "a map";
-  }
-  return "?";
 }
 
 std::string segment_of(const Tree& t, size_t i) {
@@ -38,11 +27,11 @@ std::string segment_of(const Tree& t, size_t i) {
 // Empty when a and b have one structure; otherwise what differs first (depth-first) and where.
 std::string first_difference(const Tree& a, const Tree& b, const std::string& path) {
   if (a.kind() != b.kind()) {
-    return "at " + path_label(path) + ": " + kind_word(a.kind()) + " vs " + kind_word(b.kind());
+    return "at " + path_label(path) + ": " + kind_name(a.kind()) + " vs " + kind_name(b.kind());
   }
   if (a.is_leaf()) return {};
   if (a.size() != b.size()) {
-    return "at " + path_label(path) + ": " + kind_word(a.kind()) + " of " +
+    return "at " + path_label(path) + ": " + kind_name(a.kind()) + " of " +
            std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " entries";
   }
   for (size_t i = 0; i < a.size(); ++i) {

@@ -49,8 +49,7 @@ TEST(Tensor, DataAccessChecksTypes) {
 
 TEST(Tensor, FloatToIntegerReadsSaturate) {
   nx::Tensor t = nx::tensor({std::nan(""), 1e30, -1e30, -2.7});
-  EXPECT_EQ(t.to_vector<int64_t>(),
-            (std::vector<int64_t>{0, INT64_MAX, INT64_MIN, -2}));
+  EXPECT_EQ(t.to_vector<int64_t>(), (std::vector<int64_t>{0, INT64_MAX, INT64_MIN, -2}));
   EXPECT_EQ(t.to_vector<uint64_t>(), (std::vector<uint64_t>{0, UINT64_MAX, 0, 0}));
 }
 

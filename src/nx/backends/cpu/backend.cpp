@@ -15,7 +15,9 @@ constexpr std::array<Kernel, detail::kNumPrims> kKernels = {{
 #undef NX_PRIM
 }};
 
-bool is_view(Prim p) { return p == Prim::reshape || p == Prim::bitcast; }
+bool is_view(Prim p) {
+  return p == Prim::reshape || p == Prim::bitcast;
+}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // cumulative_sum, _product, _max, _min: PyTorch references (gen_reduce_scan_sort_refs.py),
 // hand-derived cases (reverse, wrapping, NaN, f16 accumulation), and random shapes for every
 // numeric dtype against a naive scan.
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include "reduce_test_util.hpp"
@@ -98,7 +99,10 @@ std::vector<double> ref_scan(const std::vector<double>& x, const Shape& s, int64
         int64_t i = reverse ? n - 1 - k : k;
         size_t at = static_cast<size_t>((o * n + i) * inner + j);
         double v = x[at];
-        uint64_t u = static_cast<uint64_t>(static_cast<int64_t>(v));
+        // The integer reference only matters for integer inputs; keep the float ones (NaN,
+        // inf, huge values) out of a conversion that would be undefined.
+        bool representable = std::isfinite(v) && std::fabs(v) < 9.0e18;
+        uint64_t u = representable ? static_cast<uint64_t>(static_cast<int64_t>(v)) : 0;
         if (k == 0)
           acc = v, iacc = u;
         else if (p == Prim::cumulative_sum)
