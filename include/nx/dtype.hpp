@@ -30,6 +30,9 @@ DType parse_dtype(std::string_view name);
 int byte_size(DType t);
 /// Bits per element (8 for pred).
 int bit_size(DType t);
+/// Explicitly stored mantissa bits of a float dtype (f16 10, bf16 7, f32 23, f64 52); throws
+/// nx::Error for other dtypes.
+int mantissa_bits(DType t);
 
 constexpr bool is_float(DType t) {
   return t == DType::F16 || t == DType::BF16 || t == DType::F32 || t == DType::F64;

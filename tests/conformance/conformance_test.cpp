@@ -109,12 +109,6 @@ std::string test_name(const testing::TestParamInfo<Param>& info) {
          std::string(dtype_name(c.variants[static_cast<size_t>(info.param.variant_index)].dtype));
 }
 
-// The scaffolding of unwritten kernels and rules (backends/cpu/pending.hpp, placeholder rules).
-bool mentions_pending(const std::string& message) {
-  return message.find("kernel pending") != std::string::npos ||
-         message.find("rule pending") != std::string::npos;
-}
-
 std::array<uint64_t, detail::kNumPrims> prim_counts() {
   std::array<uint64_t, detail::kNumPrims> out{};
   const auto& counts = detail::prim_call_counts();
@@ -166,10 +160,7 @@ void run(const CaseSpec& c, const VariantSpec& v, Result& r) {
     out = adapter->second(in, attrs);
   } catch (const Error& e) {
     std::string what = e.what();
-    if (mentions_pending(what)) {
-      r.status = Status::Pending;
-      r.message = what;
-    } else if (!c.expect_error) {
+    if (!c.expect_error) {
       r.message = "threw nx::Error: " + what;
     } else if (what.find("nx::") == std::string::npos) {
       r.message = "the nx::Error does not name the op: " + what;
@@ -240,9 +231,7 @@ TEST_P(Conformance, Run) {
     if (after[static_cast<size_t>(i)] != before[static_cast<size_t>(i)]) r.prims.push_back(i);
   }
   results().push_back(r);
-  if (r.status == Status::Pending) {
-    ADD_FAILURE() << "PENDING " << c.name << " [" << dtype_name(v.dtype) << "]: " << r.message;
-  } else if (r.status == Status::Fail) {
+  if (r.status == Status::Fail) {
     ADD_FAILURE() << c.name << " [" << dtype_name(v.dtype) << "] (nx::" << c.op
                   << "): " << r.message;
   }

@@ -11,7 +11,7 @@
 
 namespace nx::conformance {
 
-enum class Status { Pass, Fail, Pending };
+enum class Status { Pass, Fail };
 
 /// The outcome of one case variant.
 struct Result {

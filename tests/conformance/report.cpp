@@ -12,8 +12,8 @@ namespace nx::conformance {
 namespace {
 
 struct Cell {
-  int pass = 0, fail = 0, pending = 0;
-  int total() const { return pass + fail + pending; }
+  int pass = 0, fail = 0;
+  int total() const { return pass + fail; }
 };
 
 constexpr int kErrorColumn = kNumDTypes;  // expect_error cases get their own column
@@ -26,12 +26,11 @@ std::string cell_text(const Cell& c) {
   if (c.total() == 0) return " ";
   std::string s = std::to_string(c.pass) + "/" + std::to_string(c.total());
   if (c.fail) s += " !";
-  if (c.pending) s += " P";
   return s;
 }
 
 Json cell_json(const Cell& c) {
-  return {{"pass", c.pass}, {"fail", c.fail}, {"pending", c.pending}};
+  return {{"pass", c.pass}, {"fail", c.fail}};
 }
 
 }  // namespace
@@ -45,9 +44,7 @@ std::string write_report(const std::vector<Result>& rs, const std::set<std::stri
     auto& row = matrix[r.spec->op];
     row.resize(kNumDTypes + 1);
     Cell& c = row[r.spec->expect_error ? kErrorColumn : static_cast<int>(r.dtype)];
-    int Cell::*field = r.status == Status::Pass      ? &Cell::pass
-                       : r.status == Status::Pending ? &Cell::pending
-                                                     : &Cell::fail;
+    int Cell::*field = r.status == Status::Pass ? &Cell::pass : &Cell::fail;
     ++(c.*field);
     ++(totals.*field);
     if (r.status == Status::Pass && !r.spec->expect_error) {
@@ -61,9 +58,9 @@ std::string write_report(const std::vector<Result>& rs, const std::set<std::stri
 
   std::ostringstream md;
   md << "# nx op conformance report\n\n"
-     << totals.total() << " case variants: " << totals.pass << " pass, " << totals.fail << " fail, "
-     << totals.pending << " pending (kernel or rule not written yet). " << matrix.size()
-     << " ops.\n\nCells are passed/run; `!` marks failures, `P` pending; the last column counts "
+     << totals.total() << " case variants: " << totals.pass << " pass, " << totals.fail << " fail. "
+     << matrix.size()
+     << " ops.\n\nCells are passed/run; `!` marks failures; the last column counts "
         "cases that must raise nx::Error.\n\n| op |";
   for (int d = 0; d < kNumDTypes; ++d) md << " " << dtype_name(static_cast<DType>(d)) << " |";
   md << " errors |\n|---|";
@@ -79,8 +76,8 @@ std::string write_report(const std::vector<Result>& rs, const std::set<std::stri
   for (const Result& r : rs) {
     if (r.status == Status::Pass) continue;
     ++nfail;
-    md << "- `" << r.spec->name << "` " << dtype_name(r.dtype) << ": "
-       << (r.status == Status::Pending ? "pending: " : "") << first_line(r.message) << "\n";
+    md << "- `" << r.spec->name << "` " << dtype_name(r.dtype) << ": " << first_line(r.message)
+       << "\n";
   }
   if (nfail == 0) md << "None.\n";
   md << "\n## Primitives reached by each op (passing cases)\n\n";
@@ -113,7 +110,7 @@ std::string write_report(const std::vector<Result>& rs, const std::set<std::stri
     j["failures"].push_back({{"case", r.spec->name},
                              {"op", r.spec->op},
                              {"dtype", std::string(dtype_name(r.dtype))},
-                             {"status", r.status == Status::Pending ? "pending" : "fail"},
+                             {"status", "fail"},
                              {"message", r.message}});
   }
   for (const auto& [op, prims] : prims_of_op) j["primitives_by_op"][op] = prims;

@@ -61,6 +61,21 @@ DType merge(DType a, DType b) {
   }
 }
 
+int mantissa_bits(DType t) {
+  switch (t) {
+    case DType::F16:
+      return 10;
+    case DType::BF16:
+      return 7;
+    case DType::F32:
+      return 23;
+    case DType::F64:
+      return 52;
+    default:
+      throw Error("nx::mantissa_bits: expects a float dtype, got " + std::string(dtype_name(t)));
+  }
+}
+
 DType to_floating(DType t) {
   return is_float(t) ? t : DType::F32;
 }

@@ -28,18 +28,6 @@ double float_max(DType t) {
       return std::numeric_limits<double>::max();
   }
 }
-int mantissa_bits(DType t) {
-  switch (t) {
-    case DType::F16:
-      return 10;
-    case DType::BF16:
-      return 7;
-    case DType::F32:
-      return 23;
-    default:
-      return 52;
-  }
-}
 int min_exponent(DType t) {
   switch (t) {
     case DType::F16:

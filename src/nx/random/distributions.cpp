@@ -33,19 +33,6 @@ void check_bound(const char* fn, const char* what, const Tensor& t, const Shape&
   check_broadcasts_to(fn, what, t.shape(), shape);
 }
 
-int mantissa_bits(DType dtype) {
-  switch (dtype) {
-    case DType::F16:
-      return 10;
-    case DType::BF16:
-      return 7;
-    case DType::F32:
-      return 23;
-    default:
-      return 52;
-  }
-}
-
 // The float next to x in the direction of +inf (up) or -inf (lax.nextafter toward +-inf): one
 // ulp along the bit pattern, with zeros stepping to the smallest subnormal of the right sign
 // and infinities and NaN kept.

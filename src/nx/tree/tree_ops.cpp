@@ -15,7 +15,8 @@ using detail::join_path;
 using detail::kind_name;
 using detail::path_label;
 
-const Tensor& placeholder() {
+// The leaf a TreeDef keeps in place of each tensor: it records structure, never data.
+const Tensor& structure_leaf() {
   static const Tensor t = make_template({}, f32);
   return t;
 }
@@ -160,7 +161,7 @@ struct PathTrie {
 
 }  // namespace
 
-TreeDef::TreeDef() : skeleton_(placeholder()) {}
+TreeDef::TreeDef() : skeleton_(structure_leaf()) {}
 
 int64_t TreeDef::num_leaves() const {
   return skeleton_.num_leaves();
@@ -182,7 +183,7 @@ FlatTree tree_flatten(const Tree& tree) {
 
 TreeDef tree_structure(const Tree& tree) {
   return TreeDef(
-      rebuild(tree, "", [](const Tensor&, const std::string&) { return placeholder(); }));
+      rebuild(tree, "", [](const Tensor&, const std::string&) { return structure_leaf(); }));
 }
 
 Tree tree_unflatten(const TreeDef& structure, std::span<const Tensor> leaves) {

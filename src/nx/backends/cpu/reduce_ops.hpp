@@ -11,21 +11,9 @@
 
 namespace nx::cpu {
 
-/// The type a sum or product of T runs in: float for the 16-bit floats, T otherwise. Integer
-/// sums and products are meant to run on unsigned types (see visit_wrapping_dtype), where
-/// overflow wraps instead of being undefined.
-template <class T>
-struct Arith {
-  using type = T;
-};
-template <>
-struct Arith<half> {
-  using type = float;
-};
-template <>
-struct Arith<bfloat16> {
-  using type = float;
-};
+// Sums and products of T run in detail::compute_t<T> (float for the 16-bit floats). Integer
+// sums and products are meant to run on unsigned types (see visit_wrapping_dtype), where
+// overflow wraps instead of being undefined.
 
 /// x widened to its compute type. The 16-bit floats convert without branches (half's own
 /// conversion branches on the exponent), so loops over them vectorize; the results are exact
@@ -58,7 +46,7 @@ using WrapWide = std::conditional_t<(sizeof(A) < 4 && std::is_integral_v<A>), ui
 template <class T>
 struct SumOp {
   using In = T;
-  using Acc = typename Arith<T>::type;
+  using Acc = detail::compute_t<T>;
   using Out = T;
   static constexpr bool kPairwise = detail::is_float_v<T>;
   static Acc identity() { return Acc(0); }
@@ -71,7 +59,7 @@ struct SumOp {
 template <class T>
 struct ProdOp {
   using In = T;
-  using Acc = typename Arith<T>::type;
+  using Acc = detail::compute_t<T>;
   using Out = T;
   static constexpr bool kPairwise = false;
   static Acc identity() { return Acc(1); }
