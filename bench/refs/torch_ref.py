@@ -119,6 +119,24 @@ def matmul(n, dtype):
     return setup
 
 
+def conv2d_resnet3x3(dtype):
+    def setup():
+        x = ramp((16, 64, 56, 56), 17, -1.0, 1.0).to(dtype)
+        w = ramp((64, 64, 3, 3), 13, -1.0, 1.0).to(dtype)
+        conv = torch.nn.functional.conv2d
+
+        def run(reps):
+            out = None
+            start = time.perf_counter()
+            for _ in range(reps):
+                out = conv(x, w, None, 1, 1)
+            seconds = time.perf_counter() - start
+            del out
+            return seconds
+        return run
+    return setup
+
+
 WORKLOADS = {
     "nx.add_f32_16M": lambda: timed_binary(torch.add, ramp((N16M,), 1024, -1.0, 1.0),
                                            ramp((N16M,), 1000, -1.0, 1.0)),
@@ -127,6 +145,8 @@ WORKLOADS = {
     "nx.matmul_f32_1024": matmul(1024, torch.float32),
     "nx.matmul_f32_4096": matmul(4096, torch.float32),
     "nx.matmul_bf16_4096": matmul(4096, torch.bfloat16),
+    "nx.conv2d_resnet3x3_f32": conv2d_resnet3x3(torch.float32),
+    "nx.conv2d_resnet3x3_bf16": conv2d_resnet3x3(torch.bfloat16),
     "nx.dispatch_add_8": lambda: timed_binary(torch.add, ramp((8,), 8, -1.0, 1.0),
                                               ramp((8,), 8, 0.0, 2.0)),
 }

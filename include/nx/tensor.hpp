@@ -16,7 +16,7 @@ namespace nx {
 
 /// Shape and dtype without data: what Nx calls a template.
 struct TensorType {
-  Shape shape;
+  Shape shape{};
   DType dtype = DType::F32;
   bool operator==(const TensorType&) const = default;
 };

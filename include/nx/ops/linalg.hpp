@@ -29,9 +29,9 @@ Tensor tensordot(const Tensor& a, const Tensor& b, const Axes& axes_a, const Axe
 /// 1, -1, inf, -inf; the singular-value norms (2, -2, nuclear) need an SVD, which nx does not
 /// have yet, and are rejected with nx::Error.
 struct NormOptions {
-  std::optional<double> ord;  ///< unset: 2 for vectors, Frobenius for matrices
+  std::optional<double> ord{};  ///< unset: 2 for vectors, Frobenius for matrices
   bool frobenius = false;     ///< force the Frobenius norm ("fro")
-  std::optional<Axes> axes;   ///< one axis (vector norm) or two (matrix norm); unset: all
+  std::optional<Axes> axes{};   ///< one axis (vector norm) or two (matrix norm); unset: all
   bool keep_axes = false;
 };
 /// Vector or matrix norm (Nx.LinAlg.norm), floating.

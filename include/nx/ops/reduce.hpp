@@ -9,7 +9,7 @@ namespace nx {
 
 /// Which axes to reduce (all when unset) and whether to keep them as size 1.
 struct ReduceOptions {
-  std::optional<Axes> axes;
+  std::optional<Axes> axes{};
   bool keep_axes = false;
 };
 
@@ -30,7 +30,7 @@ Tensor mean(const Tensor& x, const ReduceOptions& opts = {});
 
 /// Options of variance and standard deviation.
 struct VarianceOptions {
-  std::optional<Axes> axes;
+  std::optional<Axes> axes{};
   bool keep_axes = false;
   int64_t ddof = 0;  ///< delta degrees of freedom: divides by n - ddof
 };
@@ -47,7 +47,7 @@ Tensor log_softmax(const Tensor& x, const Axes& axes = {-1});
 
 /// Options of argmax/argmin.
 struct ArgOptions {
-  std::optional<int64_t> axis;  ///< unset: over the flattened tensor
+  std::optional<int64_t> axis{};  ///< unset: over the flattened tensor
   bool keep_axis = false;
   bool tie_high = false;  ///< ties pick the highest index (Nx's tie_break: :high)
 };

@@ -11,9 +11,9 @@ namespace nx {
 /// Options of the window ops. Empty vectors mean 1 on every axis. Padding must be >= 0 (as in
 /// Nx); padded positions hold the reduction's identity.
 struct WindowOptions {
-  std::vector<int64_t> strides;
-  Padding padding;
-  std::vector<int64_t> window_dilations;
+  std::vector<int64_t> strides{};
+  Padding padding{};
+  std::vector<int64_t> window_dilations{};
 };
 
 /// Sum over each window of size `window` (one entry per axis of x).
