@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "nx/dtype.hpp"
 
@@ -45,6 +46,37 @@ decltype(auto) visit_dtype(DType t, F&& f) {
       return f(TypeTag<bool>{});
   }
   return f(TypeTag<float>{});  // unreachable: every enumerator is handled above
+}
+
+/// Calls f(TypeTag<S>{}) with the storage type of a numeric dtype, except that signed integers
+/// come as their unsigned twins: for wrapping sums and products the bits are the same, and each
+/// width is then compiled once. Pred is not numeric and is not visited.
+template <class F>
+void visit_wrapping_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::U8:
+    case DType::S8:
+      return f(TypeTag<uint8_t>{});
+    case DType::U16:
+    case DType::S16:
+      return f(TypeTag<uint16_t>{});
+    case DType::U32:
+    case DType::S32:
+      return f(TypeTag<uint32_t>{});
+    case DType::U64:
+    case DType::S64:
+      return f(TypeTag<uint64_t>{});
+    case DType::F16:
+      return f(TypeTag<half>{});
+    case DType::BF16:
+      return f(TypeTag<bfloat16>{});
+    case DType::F32:
+      return f(TypeTag<float>{});
+    case DType::F64:
+      return f(TypeTag<double>{});
+    case DType::Pred:
+      return;
+  }
 }
 
 /// The type arithmetic on T happens in: float for the 16-bit floats, T otherwise.

@@ -6,27 +6,13 @@
 
 #include "nx/core/dispatch.hpp"
 #include "nx/ops/creation.hpp"
+#include "nx/rule_test_util.hpp"
 
 namespace nx::detail {
 namespace {
 
-std::vector<TensorType> types_of(Prim p, std::initializer_list<Tensor> in, const Params& params) {
-  std::vector<Tensor> v(in);
-  return info(p).rule(static_cast<int>(p), v, params);
-}
-
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected nx::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(msg.find(p), std::string::npos) << "\"" << msg << "\" lacks \"" << p << "\"";
-    }
-  }
-}
+using nx::testing::expect_error;
+constexpr auto& types_of = nx::testing::rule_types;
 
 WindowParams window(Shape w, Ints s, Ints lo, Ints hi, Ints d) {
   return WindowParams{std::move(w), std::move(s), std::move(lo), std::move(hi), std::move(d)};

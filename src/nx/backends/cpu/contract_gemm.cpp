@@ -16,6 +16,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "../../core/visit_dtype.hpp"
 #include "contract_gemm.hpp"
 #include "dnnl_common.hpp"
 #include "nx/half.hpp"
@@ -25,26 +26,11 @@ namespace nx::cpu {
 
 namespace {
 
+// Accumulator of a product of T: compute_t<T>, widened to 32 bits for 8- and 16-bit integers
+// (those wrap identically in the wider unsigned type and vectorize better).
 template <class T>
-struct AccOf {
-  using type = T;
-};
-template <>
-struct AccOf<half> {
-  using type = float;
-};
-template <>
-struct AccOf<bfloat16> {
-  using type = float;
-};
-template <>
-struct AccOf<uint8_t> {
-  using type = uint32_t;
-};
-template <>
-struct AccOf<uint16_t> {
-  using type = uint32_t;
-};
+using AccOf =
+    std::conditional_t<std::is_integral_v<T> && (sizeof(T) < 4), uint32_t, detail::compute_t<T>>;
 
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = 96;
@@ -163,7 +149,7 @@ void gemm_tile(const GemmView& g, const T* a, const T* b, Acc* c, int64_t c_sb, 
 
 template <class T>
 void own_gemm_typed(const GemmView& g, const T* a, const T* b, T* c) {
-  using Acc = typename AccOf<T>::type;
+  using Acc = AccOf<T>;
   int64_t count = g.batch * g.m * g.n;
   if (count == 0) return;
   if (g.k == 0) {
@@ -231,32 +217,9 @@ void own_gemm(DType dtype, const GemmView& g, const void* a, const void* b, void
     using T = typename decltype(tag)::type;
     own_gemm_typed<T>(g, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(c));
   };
-  switch (dtype) {
-    case DType::U8:
-    case DType::S8:
-      return run(std::type_identity<uint8_t>{});
-    case DType::U16:
-    case DType::S16:
-      return run(std::type_identity<uint16_t>{});
-    case DType::U32:
-    case DType::S32:
-      return run(std::type_identity<uint32_t>{});
-    case DType::U64:
-    case DType::S64:
-      return run(std::type_identity<uint64_t>{});
-    case DType::F16:
-      return run(std::type_identity<half>{});
-    case DType::BF16:
-      return run(std::type_identity<bfloat16>{});
-    case DType::F32:
-      return run(std::type_identity<float>{});
-    case DType::F64:
-      return run(std::type_identity<double>{});
-    case DType::Pred:
-      break;
-  }
-  // pred never reaches here: dot_general's rule rejects it.
-  run(std::type_identity<uint8_t>{});
+  // Signed integers run as their unsigned twins: wrapping products and sums have the same bits.
+  // Pred never reaches here (dot_general's rule rejects it).
+  detail::visit_wrapping_dtype(dtype, run);
 }
 
 }  // namespace nx::cpu

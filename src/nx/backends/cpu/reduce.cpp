@@ -20,7 +20,7 @@ namespace {
 template <template <class> class Op>
 void run_arith(const Params& params, const Tensor& x, const Tensor& out) {
   ReducePlan plan = make_reduce_plan(x.shape(), std::get<detail::AxesParams>(params).axes);
-  visit_wrapping_dtype(x.dtype(), [&](auto tag) {
+  detail::visit_wrapping_dtype(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     reduce_engine::reduce_with<Op<T>>(plan, x.raw_data(), detail::mutable_data(out));
   });

@@ -12,7 +12,7 @@
 namespace nx::cpu {
 
 // Sums and products of T run in detail::compute_t<T> (float for the 16-bit floats). Integer
-// sums and products are meant to run on unsigned types (see visit_wrapping_dtype), where
+// sums and products are meant to run on unsigned types (see detail::visit_wrapping_dtype), where
 // overflow wraps instead of being undefined.
 
 /// x widened to its compute type. The 16-bit floats convert without branches (half's own
@@ -99,37 +99,5 @@ struct ExtremeOp {
   }
   static Out store(Acc a) { return static_cast<Out>(a); }
 };
-
-/// Calls f(TypeTag<S>{}) with the storage type of a numeric dtype, except that signed integers
-/// come as their unsigned twins: for wrapping sums and products the bits are the same, and each
-/// width is then compiled once. Pred is not numeric and is not visited.
-template <class F>
-void visit_wrapping_dtype(DType t, F&& f) {
-  using detail::TypeTag;
-  switch (t) {
-    case DType::U8:
-    case DType::S8:
-      return f(TypeTag<uint8_t>{});
-    case DType::U16:
-    case DType::S16:
-      return f(TypeTag<uint16_t>{});
-    case DType::U32:
-    case DType::S32:
-      return f(TypeTag<uint32_t>{});
-    case DType::U64:
-    case DType::S64:
-      return f(TypeTag<uint64_t>{});
-    case DType::F16:
-      return f(TypeTag<half>{});
-    case DType::BF16:
-      return f(TypeTag<bfloat16>{});
-    case DType::F32:
-      return f(TypeTag<float>{});
-    case DType::F64:
-      return f(TypeTag<double>{});
-    case DType::Pred:
-      return;
-  }
-}
 
 }  // namespace nx::cpu

@@ -71,7 +71,7 @@ void run_wrapping(const Params& params, const Tensor& x, const Tensor& out) {
   const auto& p = std::get<detail::ScanParams>(params);
   if (x.size() == 0) return;
   AxisSplit s = split_at_axis(x.shape(), p.axis);
-  visit_wrapping_dtype(x.dtype(), [&](auto tag) {
+  detail::visit_wrapping_dtype(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     scan_typed<Op<T>>(static_cast<const T*>(x.raw_data()), detail::mutable_data<T>(out), s,
                       p.reverse);

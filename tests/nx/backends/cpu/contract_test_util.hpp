@@ -90,18 +90,7 @@ inline std::vector<double> wrapped(const std::vector<double>& v, DType dt) {
 
 /// Relative precision of a float dtype's result (unit roundoff), 0 for integers.
 inline double unit_roundoff(DType dt) {
-  switch (dt) {
-    case DType::F16:
-      return 1.0 / 2048;
-    case DType::BF16:
-      return 1.0 / 256;
-    case DType::F32:
-      return 1.0 / 16777216;
-    case DType::F64:
-      return 1.0 / 9007199254740992.0;
-    default:
-      return 0.0;
-  }
+  return is_float(dt) ? std::ldexp(1.0, -(mantissa_bits(dt) + 1)) : 0.0;
 }
 
 /// Checks got against want elementwise: exact for integers; for floats within `tol` times the

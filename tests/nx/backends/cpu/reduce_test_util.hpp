@@ -154,18 +154,7 @@ inline void expect_close(const std::vector<double>& got, const std::vector<doubl
 
 /// Unit roundoff of a float dtype (0 for others).
 inline double epsilon(DType dt) {
-  switch (dt) {
-    case DType::F16:
-      return 1.0 / 2048;
-    case DType::BF16:
-      return 1.0 / 256;
-    case DType::F32:
-      return 1.0 / 16777216;
-    case DType::F64:
-      return 1.0 / 9007199254740992.0;
-    default:
-      return 0;
-  }
+  return is_float(dt) ? std::ldexp(1.0, -(mantissa_bits(dt) + 1)) : 0.0;
 }
 
 }  // namespace nx::reduce_test

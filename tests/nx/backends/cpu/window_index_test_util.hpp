@@ -12,6 +12,7 @@
 #include "nx/core/dispatch.hpp"
 #include "nx/core/visit_dtype.hpp"
 #include "nx/ops/creation.hpp"
+#include "nx/rule_test_util.hpp"
 
 namespace nx::window_index_test {
 
@@ -86,19 +87,6 @@ inline void expect_values(const Tensor& got, const Shape& shape, const std::vect
   }
 }
 
-/// Expects `f` to throw nx::Error whose message contains every string of `parts`.
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected nx::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(msg.find(p), std::string::npos)
-          << "message \"" << msg << "\" lacks \"" << p << "\"";
-    }
-  }
-}
+using nx::testing::expect_error;
 
 }  // namespace nx::window_index_test
