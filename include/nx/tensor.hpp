@@ -68,6 +68,10 @@ class Tensor {
   bool is_weak() const;
   /// True when the tensor is a template: a shape and dtype with no data.
   bool is_template() const;
+  /// True inside nx::jit, nx::grad and control-flow bodies for tensors that stand for values
+  /// computed later: they have a shape and dtype, every op accepts them, but their data cannot be
+  /// read (raw_data, item and to_vector throw nx::Error).
+  bool is_traced() const;
 
   /// The raw bytes (row-major). Throws for a template.
   const void* raw_data() const;
@@ -84,6 +88,9 @@ class Tensor {
   /// Nx-style rendering: dtype, shape and values, elided past `opts.limit` per axis.
   std::string to_string(const PrintOptions& opts = {}) const;
 
+  /// Internal: how many handles share this tensor's record (a compiled function reuses the
+  /// buffer of a donated argument only when the caller handed over the last handle).
+  long use_count() const { return impl_.use_count(); }
   /// Internal: the implementation record (never null for a defined tensor).
   detail::TensorImpl* impl() const { return impl_.get(); }
   /// Internal: wraps an implementation record.

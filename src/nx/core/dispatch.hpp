@@ -1,6 +1,6 @@
 // bind: the one entry point through which every primitive runs. It validates the inputs with
-// the primitive's shape rule and runs the backend kernel. (Under tracing, bind will record a
-// graph node instead; the op library above does not change.)
+// the primitive's shape rule and runs the backend kernel; under tracing (src/nx/defn/trace.hpp)
+// it records a graph node instead. The op library above does not know the difference.
 #pragma once
 
 #include <array>
@@ -26,6 +26,11 @@ inline std::vector<Tensor> bind(Prim p, std::initializer_list<Tensor> in,
                                 const Params& params = NoParams{}) {
   return bind(p, std::span<const Tensor>(in.begin(), in.size()), params);
 }
+
+/// bind without the tracing check: validates and runs the CPU kernel on concrete inputs.
+std::vector<Tensor> bind_concrete(Prim p, std::span<const Tensor> in, const Params& params);
+/// The input count, parameter kind and definedness checks bind makes before the shape rule.
+void check_bind(Prim p, std::span<const Tensor> in, const Params& params);
 
 /// How many times each primitive has run in this process (for coverage and profiling).
 const std::array<std::atomic<uint64_t>, kNumPrims>& prim_call_counts();

@@ -76,6 +76,8 @@ std::string Tensor::to_string(const PrintOptions& opts) const {
   os << "nx::Tensor<\n  " << type_string(type()) << "\n  ";
   if (is_template()) {
     os << "(template: no data)";
+  } else if (is_traced()) {
+    os << "(traced: value " << impl()->value << ")";
   } else if (rank() == 0) {
     os << format_element(*this, raw_data(), 0);
   } else if (size() == 0) {

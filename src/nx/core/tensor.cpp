@@ -18,7 +18,7 @@ namespace detail {
 Buffer::Buffer(size_t bytes) : data_(allocate(bytes)), bytes_(bytes) {}
 
 Buffer::~Buffer() {
-  deallocate(data_, bytes_);
+  if (owned_) deallocate(data_, bytes_);
 }
 
 Tensor make_tensor(const TensorType& type) {
@@ -38,7 +38,10 @@ Tensor make_tensor(const TensorType& type, std::shared_ptr<Buffer> buffer) {
 
 Tensor strong(const Tensor& t) {
   if (!t.is_weak()) return t;
-  return make_tensor(t.type(), t.impl()->buffer);
+  Tensor s = make_tensor(t.type(), t.impl()->buffer);
+  s.impl()->trace = t.impl()->trace;
+  s.impl()->value = t.impl()->value;
+  return s;
 }
 
 Tensor make_scalar_bits(const void* value, DType dtype, bool weak) {
@@ -63,6 +66,11 @@ Tensor make_weak_float(double value) {
 const void* checked_raw_data(const Tensor& t) {
   if (!t.defined()) throw Error("nx::Tensor: the tensor is empty (default-constructed)");
   if (!t.impl()->buffer) {
+    if (t.impl()->trace != 0) {
+      throw Error("nx::Tensor: " + type_string(t.type()) +
+                  " is traced (inside nx::jit, nx::grad or a control-flow body): its value is "
+                  "not known until the compiled function runs, so it cannot be read here");
+    }
     throw Error("nx::Tensor: " + type_string(t.type()) + " is a template and has no data");
   }
   return t.impl()->buffer->data();
@@ -148,7 +156,11 @@ bool Tensor::is_weak() const {
   return checked(impl_.get()).weak;
 }
 bool Tensor::is_template() const {
-  return checked(impl_.get()).buffer == nullptr;
+  const auto& i = checked(impl_.get());
+  return i.buffer == nullptr && i.trace == 0;
+}
+bool Tensor::is_traced() const {
+  return checked(impl_.get()).trace != 0;
 }
 const void* Tensor::raw_data() const {
   return detail::checked_raw_data(*this);

@@ -2,16 +2,20 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "nx/tensor.hpp"
 
 namespace nx::detail {
 
-/// A 64-byte aligned block of bytes, uninitialised when made.
+/// A 64-byte aligned block of bytes, uninitialised when made; or a view of memory someone else
+/// owns (a compiled function's arena), which it does not free.
 class Buffer {
  public:
   explicit Buffer(size_t bytes);
+  /// Wraps external memory; the owner keeps it alive for as long as this buffer is used.
+  Buffer(void* external, size_t bytes) : data_(external), bytes_(bytes), owned_(false) {}
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -21,13 +25,18 @@ class Buffer {
  private:
   void* data_;
   size_t bytes_;
+  bool owned_ = true;
 };
 
 struct TensorImpl {
   TensorType type;
   bool weak = false;
   double weak_value = 0;           ///< a weak float scalar's exact C++ value (stored data is f32)
-  std::shared_ptr<Buffer> buffer;  ///< null for a template
+  std::shared_ptr<Buffer> buffer;  ///< null for a template or a traced tensor
+  /// A traced tensor (no buffer) stands for value `value` of the trace with id `trace`
+  /// (src/nx/defn/trace.hpp). 0 for a concrete tensor or a template.
+  uint64_t trace = 0;
+  int32_t value = -1;
 };
 
 /// A tensor of the given type with a fresh, uninitialised buffer.

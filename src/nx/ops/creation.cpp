@@ -6,6 +6,7 @@
 #include "../core/dispatch.hpp"
 #include "../core/tensor_impl.hpp"
 #include "../core/visit_dtype.hpp"
+#include "../defn/trace.hpp"
 
 namespace nx {
 
@@ -29,6 +30,11 @@ void check_shape(const Shape& shape, const char* op) {
 template <class V>
 Tensor filled(const Shape& shape, DType dtype, V value, const char* op) {
   check_shape(shape, op);
+  if (!shape.empty() && detail::recording()) {
+    // Under tracing a filled tensor is a broadcast scalar, not a large constant in the graph.
+    return bind1(Prim::broadcast_in_dim, {filled(Shape{}, dtype, value, op)},
+                 detail::BroadcastParams{shape, {}});
+  }
   Tensor t = detail::make_tensor(TensorType{shape, dtype});
   detail::visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -24,8 +24,9 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  // A weak float converts from its exact C++ value, not from its f32 storage.
-  if (x.is_weak() && is_float(x.dtype()) && is_float(dtype)) {
+  // A weak float converts from its exact C++ value, not from its f32 storage (a traced weak
+  // scalar, a number passed to a jit function, converts from its f32 value).
+  if (x.is_weak() && !x.is_traced() && is_float(x.dtype()) && is_float(dtype)) {
     return nx::scalar(x.impl()->weak_value, dtype);
   }
   return bind1(Prim::convert, {x}, ConvertParams{dtype});

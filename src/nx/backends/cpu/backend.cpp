@@ -21,6 +21,10 @@ bool is_view(Prim p) {
 
 }  // namespace
 
+Kernel kernel_of(Prim p) {
+  return kKernels[static_cast<size_t>(p)];
+}
+
 std::vector<Tensor> run(Prim p, std::span<const Tensor> in, const Params& params,
                         const std::vector<TensorType>& out_types) {
   std::vector<Tensor> out;

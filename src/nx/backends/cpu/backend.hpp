@@ -20,6 +20,9 @@ using Kernel = void (*)(const Params& params, std::span<const Tensor> in, std::s
 #include "../../core/primitives.def"
 #undef NX_PRIM
 
+/// The kernel of primitive p (compiled code calls it on buffers it planned itself).
+Kernel kernel_of(Prim p);
+
 /// Runs primitive p on the CPU.
 std::vector<Tensor> run(Prim p, std::span<const Tensor> in, const Params& params,
                         const std::vector<TensorType>& out_types);

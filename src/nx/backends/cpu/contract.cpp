@@ -7,6 +7,7 @@
 // is first gathered into [batch, free, contract] order. The result, [batch, free a, free b], is
 // exactly the row-major C of the product. Numerics are those of `gemm` (contract_gemm.hpp):
 // floats accumulate in f32 (f64 for f64), integers wrap.
+#include <cstddef>
 #include <optional>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "contract_gemm.hpp"
 #include "contract_pack.hpp"
 #include "dnnl_common.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
@@ -59,57 +61,85 @@ Axes free_axes(int64_t rank, const Axes& contract, const Axes& batch) {
 // One operand as three strided groups (batch, outer, inner), gathered into that order when
 // its layout does not allow direct strides. For a, outer = free and inner = contracting; for b,
 // outer = contracting and inner = free.
-struct OperandView {
-  const void* data;
-  int64_t s_batch, s_outer, s_inner;
-};
-
-OperandView view_operand(const Tensor& t, const Axes& batch, const Axes& outer, const Axes& inner,
-                         dnnl_util::Scratch& scratch) {
-  const Shape& dims = t.shape();
+DotOperandPlan plan_operand(const Shape& dims, const Axes& batch, const Axes& outer,
+                            const Axes& inner) {
+  DotOperandPlan p;
   std::vector<int64_t> strides = strides_of(dims);
   auto sb = group_stride(dims, strides, batch);
   auto so = group_stride(dims, strides, outer);
   auto si = group_stride(dims, strides, inner);
-  if (sb && so && si) return {t.raw_data(), *sb, *so, *si};
-  Shape order_dims;
-  std::vector<int64_t> order_strides;
+  if (sb && so && si) {
+    p.s_batch = *sb, p.s_outer = *so, p.s_inner = *si;
+    return p;
+  }
+  p.gather = true;
   for (const Axes* group : {&batch, &outer, &inner}) {
     for (int64_t ax : *group) {
-      order_dims.push_back(dims[static_cast<size_t>(ax)]);
-      order_strides.push_back(strides[static_cast<size_t>(ax)]);
+      p.order_dims.push_back(dims[static_cast<size_t>(ax)]);
+      p.order_strides.push_back(strides[static_cast<size_t>(ax)]);
     }
   }
-  void* packed = scratch.take(static_cast<size_t>(t.byte_size()));
-  strided_copy(t.dtype(), t.dtype(), t.raw_data(), order_dims, order_strides, packed);
   int64_t no = product(dims, outer), ni = product(dims, inner);
-  return {packed, no * ni, ni, 1};
+  p.s_batch = no * ni, p.s_outer = ni, p.s_inner = 1;
+  return p;
+}
+
+const void* operand_data(const DotOperandPlan& p, DType dtype, const void* data,
+                         std::byte* scratch) {
+  if (!p.gather) return data;
+  strided_copy(dtype, dtype, data, p.order_dims, p.order_strides, scratch + p.offset);
+  return scratch + p.offset;
 }
 
 }  // namespace
 
-void kernel_dot_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
-  const auto& p = std::get<detail::DotParams>(params);
-  const Tensor& a = in[0];
-  const Tensor& b = in[1];
-  if (out[0].size() == 0) return;
-  Axes free_a = free_axes(a.rank(), p.contract_a, p.batch_a);
-  Axes free_b = free_axes(b.rank(), p.contract_b, p.batch_b);
+DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorType& b) {
+  DotPlan plan;
+  plan.dtype = a.dtype;
+  Axes free_a = free_axes(static_cast<int64_t>(a.shape.size()), p.contract_a, p.batch_a);
+  Axes free_b = free_axes(static_cast<int64_t>(b.shape.size()), p.contract_b, p.batch_b);
   GemmView g;
-  g.batch = product(a.shape(), p.batch_a);
-  g.m = product(a.shape(), free_a);
-  g.n = product(b.shape(), free_b);
-  g.k = product(a.shape(), p.contract_a);
-  dnnl_util::Scratch scratch;
-  OperandView va{}, vb{};
-  if (g.k > 0) {  // with k == 0 the operands are empty and the result is zeros
-    va = view_operand(a, p.batch_a, free_a, p.contract_a, scratch);
-    vb = view_operand(b, p.batch_b, p.contract_b, free_b, scratch);
+  g.batch = product(a.shape, p.batch_a);
+  g.m = product(a.shape, free_a);
+  g.n = product(b.shape, free_b);
+  g.k = product(a.shape, p.contract_a);
+  plan.empty = g.batch * g.m * g.n == 0;
+  if (plan.empty) return plan;
+  plan.zero_k = g.k == 0;  // the operands are empty and the result is zeros
+  size_t used = 0;
+  if (!plan.zero_k) {
+    plan.a = plan_operand(a.shape, p.batch_a, free_a, p.contract_a);
+    plan.b = plan_operand(b.shape, p.batch_b, p.contract_b, free_b);
+    size_t esize = static_cast<size_t>(byte_size(a.dtype));
+    for (DotOperandPlan* op : {&plan.a, &plan.b}) {
+      if (!op->gather) continue;
+      op->offset = used;
+      used += scratch_round(static_cast<size_t>(num_elements(op->order_dims)) * esize);
+    }
   }
-  g.a_sb = va.s_batch, g.a_sm = va.s_outer, g.a_sk = va.s_inner;
-  g.b_sb = vb.s_batch, g.b_sk = vb.s_outer, g.b_sn = vb.s_inner;
+  g.a_sb = plan.a.s_batch, g.a_sm = plan.a.s_outer, g.a_sk = plan.a.s_inner;
+  g.b_sb = plan.b.s_batch, g.b_sk = plan.b.s_outer, g.b_sn = plan.b.s_inner;
   g.contiguous_c();
-  gemm(a.dtype(), g, va.data, vb.data, detail::mutable_data(out[0]));
+  plan.gemm = plan_gemm(a.dtype, g);
+  plan.gemm_offset = used;
+  plan.scratch_bytes = used + plan.gemm.scratch_bytes;
+  return plan;
+}
+
+void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+  if (plan.empty) return;
+  auto* s = static_cast<std::byte*>(scratch);
+  const void* pa = plan.zero_k ? nullptr : operand_data(plan.a, plan.dtype, a, s);
+  const void* pb = plan.zero_k ? nullptr : operand_data(plan.b, plan.dtype, b, s);
+  run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset);
+}
+
+void kernel_dot_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
+  if (out[0].size() == 0) return;
+  DotPlan plan = plan_dot(std::get<detail::DotParams>(params), in[0].type(), in[1].type());
+  dnnl_util::Scratch scratch;
+  run_dot(plan, in[0].raw_data(), in[1].raw_data(), detail::mutable_data(out[0]),
+          plan.scratch_bytes > 0 ? scratch.take(plan.scratch_bytes) : nullptr);
 }
 
 }  // namespace nx::cpu

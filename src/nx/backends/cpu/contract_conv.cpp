@@ -6,10 +6,13 @@
 // rounded back once, since oneDNN has no f16 convolution on CPUs without native f16.
 #include "contract_conv.hpp"
 
+#include <cstddef>
+
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
 #include "contract_pack.hpp"
 #include "dnnl_common.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
@@ -39,33 +42,72 @@ namespace {
 // primitive launch cost microseconds).
 constexpr double kDnnlConvMacs = 49152;  // measured crossover (f32, one core)
 
-void conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {
-  bool onednn_type = dtype == DType::F32 || dtype == DType::BF16;
-  if (onednn_type && g.macs() >= kDnnlConvMacs && dnnl_conv(dtype, g, x, w, y)) return;
-  reference_conv(dtype, g, x, w, y);
-}
-
 }  // namespace
 
-void kernel_conv_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
-  const auto& p = std::get<detail::ConvParams>(params);
-  const Tensor& x = in[0];
-  const Tensor& w = in[1];
-  Tensor& y = out[0];
-  if (y.size() == 0) return;
-  ConvGeometry g = conv_geometry(p, x.shape(), w.shape(), y.shape());
-  if (x.dtype() != DType::F16) {
-    conv(x.dtype(), g, x.raw_data(), w.raw_data(), detail::mutable_data(y));
+ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const TensorType& w,
+                   const TensorType& y) {
+  ConvPlan plan;
+  plan.dtype = x.dtype;
+  plan.empty = num_elements(y.shape) == 0;
+  if (plan.empty) return plan;
+  plan.g = conv_geometry(p, x.shape, w.shape, y.shape);
+  // f16 computes in f32 (exactly widened, rounded back once): oneDNN has no f16 convolution on
+  // CPUs without native f16.
+  DType compute = x.dtype == DType::F16 ? DType::F32 : x.dtype;
+  size_t used = 0;
+  if (x.dtype == DType::F16) {
+    plan.x_elems = static_cast<size_t>(num_elements(x.shape));
+    plan.w_elems = static_cast<size_t>(num_elements(w.shape));
+    plan.y_elems = static_cast<size_t>(num_elements(y.shape));
+    used = scratch_round(plan.x_elems * 4) + scratch_round(plan.w_elems * 4) +
+           scratch_round(plan.y_elems * 4);
+  }
+  bool onednn_type = compute == DType::F32 || compute == DType::BF16;
+  if (onednn_type && plan.g.macs() >= kDnnlConvMacs) plan.dnnl = dnnl_conv_prepare(compute, plan.g);
+  plan.dnnl_offset = used;
+  if (plan.dnnl) used += scratch_round(dnnl_conv_scratch_bytes(*plan.dnnl));
+  plan.scratch_bytes = used;
+  return plan;
+}
+
+void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch) {
+  if (plan.empty) return;
+  auto* s = static_cast<std::byte*>(scratch);
+  auto conv = [&](DType dtype, const void* cx, const void* cw, void* cy) {
+    if (plan.dnnl) {
+      dnnl_conv_execute(*plan.dnnl, dtype, plan.g, cx, cw, cy, s + plan.dnnl_offset);
+    } else {
+      reference_conv(dtype, plan.g, cx, cw, cy);
+    }
+  };
+  if (plan.dtype != DType::F16) {
+    conv(plan.dtype, x, w, y);
     return;
   }
+  auto* xf = reinterpret_cast<float*>(s);
+  auto* wf = reinterpret_cast<float*>(s + scratch_round(plan.x_elems * 4));
+  auto* yf = reinterpret_cast<float*>(s + scratch_round(plan.x_elems * 4) +
+                                      scratch_round(plan.w_elems * 4));
+  auto n = [](size_t v) { return static_cast<int64_t>(v); };
+  convert_copy(DType::F16, DType::F32, x, n(plan.x_elems), xf);
+  convert_copy(DType::F16, DType::F32, w, n(plan.w_elems), wf);
+  conv(DType::F32, xf, wf, yf);
+  convert_copy(DType::F32, DType::F16, yf, n(plan.y_elems), y);
+}
+
+const char* describe(const ConvPlan& plan) {
+  if (plan.empty) return "empty";
+  if (plan.dnnl) return plan.dtype == DType::F16 ? "f32+onednn" : "onednn";
+  return plan.dtype == DType::F16 ? "f32+reference" : "reference";
+}
+
+void kernel_conv_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
+  if (out[0].size() == 0) return;
+  ConvPlan plan =
+      plan_conv(std::get<detail::ConvParams>(params), in[0].type(), in[1].type(), out[0].type());
   dnnl_util::Scratch scratch;
-  auto* xf = scratch.take<float>(x.size());
-  auto* wf = scratch.take<float>(w.size());
-  auto* yf = scratch.take<float>(y.size());
-  convert_copy(DType::F16, DType::F32, x.raw_data(), x.size(), xf);
-  convert_copy(DType::F16, DType::F32, w.raw_data(), w.size(), wf);
-  conv(DType::F32, g, xf, wf, yf);
-  convert_copy(DType::F32, DType::F16, yf, y.size(), detail::mutable_data(y));
+  run_conv(plan, in[0].raw_data(), in[1].raw_data(), detail::mutable_data(out[0]),
+           plan.scratch_bytes > 0 ? scratch.take(plan.scratch_bytes) : nullptr);
 }
 
 }  // namespace nx::cpu

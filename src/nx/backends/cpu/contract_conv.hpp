@@ -2,7 +2,9 @@
 // reference path (see rules_contract.cpp for the semantics).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "../../core/params.hpp"
@@ -39,6 +41,18 @@ void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const voi
 /// batch groups; input dilation only with window stride 1 (as a deconvolution). Returns false,
 /// computing nothing, when oneDNN cannot take this problem.
 bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
+
+/// A created oneDNN convolution with its reorders and scratch layout (dnnl_conv.cpp).
+struct DnnlConv;
+/// The primitive dnnl_conv would run for this problem (from the same cache), or null when
+/// oneDNN cannot take it. For callers that create primitives once and run them many times.
+std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g);
+/// Bytes of scratch one execution of `c` needs.
+size_t dnnl_conv_scratch_bytes(const DnnlConv& c);
+/// Runs a prepared convolution of the problem (dtype, g) it was prepared for; `scratch` holds
+/// dnnl_conv_scratch_bytes(c) bytes, 64-byte aligned, private to this call. Thread-safe.
+void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, const void* x,
+                       const void* w, void* y, void* scratch);
 
 /// Number of cached convolution primitives (for tests of the cache).
 size_t dnnl_conv_cache_size();

@@ -1,13 +1,16 @@
 // gemm: chooses between oneDNN and our own loops for one batched product.
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
+#include <utility>
 
 #include "contract_gemm.hpp"
 #include "contract_pack.hpp"
 #include "dnnl_common.hpp"
 #include "dnnl_matmul.hpp"
 #include "nx/half.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
@@ -35,46 +38,45 @@ GemmView canonical(GemmView g) {
   return g;
 }
 
-// Row-major [batch, rows, cols] copies of A and B, converting dtype on the way.
-struct Packed {
-  GemmView view;
-  const void* a;
-  const void* b;
-};
-
 bool has_unit_inner(int64_t s_row, int64_t s_col) {
   return s_row == 1 || s_col == 1;
 }
 
-Packed pack(const GemmView& g, DType from, DType to, const void* a, const void* b,
-            dnnl_util::Scratch& scratch) {
-  Packed p{g, a, b};
-  int64_t esize = byte_size(to);
-  {
-    void* dst = scratch.take(static_cast<size_t>(g.batch * g.m * g.k * esize));
-    std::array<int64_t, 3> dims{g.batch, g.m, g.k}, strides{g.a_sb, g.a_sm, g.a_sk};
-    strided_copy(from, to, a, dims, strides, dst);
-    p.a = dst;
-    p.view.a_sb = g.m * g.k, p.view.a_sm = g.k, p.view.a_sk = 1;
-  }
-  {
-    void* dst = scratch.take(static_cast<size_t>(g.batch * g.k * g.n * esize));
-    std::array<int64_t, 3> dims{g.batch, g.k, g.n}, strides{g.b_sb, g.b_sk, g.b_sn};
-    strided_copy(from, to, b, dims, strides, dst);
-    p.b = dst;
-    p.view.b_sb = g.k * g.n, p.view.b_sk = g.n, p.view.b_sn = 1;
-  }
-  p.view = canonical(p.view);
-  return p;
+// The problem over row-major [batch, rows, cols] copies of A and B (C keeps its layout).
+GemmView packed_view(const GemmView& g) {
+  GemmView p = g;
+  p.a_sb = g.m * g.k, p.a_sm = g.k, p.a_sk = 1;
+  p.b_sb = g.k * g.n, p.b_sk = g.n, p.b_sn = 1;
+  return canonical(p);
+}
+
+size_t a_bytes(const GemmView& g, DType t) {
+  return scratch_round(static_cast<size_t>(g.batch * g.m * g.k * byte_size(t)));
+}
+size_t b_bytes(const GemmView& g, DType t) {
+  return scratch_round(static_cast<size_t>(g.batch * g.k * g.n * byte_size(t)));
+}
+
+// Copies A and B row-major into the scratch, converting dtype on the way; returns the copies.
+std::pair<const void*, const void*> pack(const GemmView& g, DType from, DType to, const void* a,
+                                         const void* b, std::byte* scratch) {
+  std::array<int64_t, 3> a_dims{g.batch, g.m, g.k}, a_strides{g.a_sb, g.a_sm, g.a_sk};
+  strided_copy(from, to, a, a_dims, a_strides, scratch);
+  std::byte* pb = scratch + a_bytes(g, to);
+  std::array<int64_t, 3> b_dims{g.batch, g.k, g.n}, b_strides{g.b_sb, g.b_sk, g.b_sn};
+  strided_copy(from, to, b, b_dims, b_strides, pb);
+  return {scratch, pb};
 }
 
 // f16 without native oneDNN kernels: widen both operands to f32, multiply, round back.
-bool f16_through_f32(const GemmView& g, const void* a, const void* b, void* c) {
-  if (!dnnl_matmul_supports(DType::F32)) return false;
-  dnnl_util::Scratch scratch;
-  Packed p = pack(g, DType::F16, DType::F32, a, b, scratch);
-  auto* out = scratch.take<float>(g.batch * g.m * g.n);
-  if (!dnnl_matmul(DType::F32, p.view.contiguous_c(), p.a, p.b, out)) return false;
+void f16_through_f32(const GemmPlan& plan, const void* a, const void* b, void* c,
+                     std::byte* scratch) {
+  const GemmView& g = plan.g;
+  auto [pa, pb] = pack(g, DType::F16, DType::F32, a, b, scratch);
+  std::byte* tail = scratch + a_bytes(g, DType::F32) + b_bytes(g, DType::F32);
+  auto* out = reinterpret_cast<float*>(tail);
+  size_t out_bytes = scratch_round(static_cast<size_t>(g.batch * g.m * g.n) * sizeof(float));
+  dnnl_matmul_execute(*plan.matmul, pa, pb, out, tail + out_bytes);
   // Round back row by row into C's layout.
   std::array<int64_t, 3> dims{g.batch, g.m, g.n}, strides{g.m * g.n, g.n, 1};
   if (g.c_sb == g.m * g.n && g.c_sm == g.n) {
@@ -87,43 +89,119 @@ bool f16_through_f32(const GemmView& g, const void* a, const void* b, void* c) {
       }
     }
   }
-  return true;
 }
 
-bool try_dnnl(DType dtype, const GemmView& g, const void* a, const void* b, void* c) {
-  if (dtype == DType::F16 && !dnnl_matmul_supports(DType::F16)) {
-    return f16_through_f32(g, a, b, c);
-  }
-  if (!dnnl_matmul_supports(dtype)) return false;
-  if (has_unit_inner(g.a_sm, g.a_sk) && has_unit_inner(g.b_sk, g.b_sn) &&
-      dnnl_matmul(dtype, g, a, b, c)) {
+// The oneDNN path of a product, when there is one (see gemm's comment in contract_gemm.hpp).
+bool plan_dnnl(GemmPlan& p) {
+  const GemmView& g = p.g;
+  if (p.dtype == DType::F16 && !dnnl_matmul_supports(DType::F16)) {
+    if (!dnnl_matmul_supports(DType::F32)) return false;
+    p.packed = packed_view(g);
+    p.packed.contiguous_c();
+    p.matmul = dnnl_matmul_prepare(DType::F32, p.packed);
+    if (!p.matmul) return false;
+    p.path = GemmPlan::Path::F16ViaF32;
+    p.scratch_bytes = a_bytes(g, DType::F32) + b_bytes(g, DType::F32) +
+                      scratch_round(static_cast<size_t>(g.batch * g.m * g.n) * sizeof(float)) +
+                      scratch_round(dnnl_matmul_scratchpad_bytes(*p.matmul));
     return true;
+  }
+  if (!dnnl_matmul_supports(p.dtype)) return false;
+  if (has_unit_inner(g.a_sm, g.a_sk) && has_unit_inner(g.b_sk, g.b_sn)) {
+    p.matmul = dnnl_matmul_prepare(p.dtype, g);
+    if (p.matmul) {
+      p.path = GemmPlan::Path::Dnnl;
+      p.scratch_bytes = scratch_round(dnnl_matmul_scratchpad_bytes(*p.matmul));
+      return true;
+    }
   }
   // Some strided layouts (e.g. batch stride smaller than a matrix) have no fast kernel; a
   // packed copy always does.
-  dnnl_util::Scratch scratch;
-  Packed p = pack(g, dtype, dtype, a, b, scratch);
-  return dnnl_matmul(dtype, p.view, p.a, p.b, c);
+  p.packed = packed_view(g);
+  p.matmul = dnnl_matmul_prepare(p.dtype, p.packed);
+  if (!p.matmul) return false;
+  p.path = GemmPlan::Path::DnnlPacked;
+  p.scratch_bytes = a_bytes(g, p.dtype) + b_bytes(g, p.dtype) +
+                    scratch_round(dnnl_matmul_scratchpad_bytes(*p.matmul));
+  return true;
 }
 
 }  // namespace
 
-void gemm(DType dtype, const GemmView& view, const void* a, const void* b, void* c) {
-  int64_t count = view.batch * view.m * view.n;
-  if (count == 0) return;
-  GemmView g = canonical(view);
-  if (g.k == 0) {  // zero bits are zero in every dtype
-    size_t row = static_cast<size_t>(g.n * byte_size(dtype));
-    for (int64_t bi = 0; bi < g.batch; ++bi) {
-      for (int64_t i = 0; i < g.m; ++i) {
-        std::memset(static_cast<char*>(c) + (bi * g.c_sb + i * g.c_sm) * byte_size(dtype), 0, row);
-      }
-    }
-    return;
+GemmPlan plan_gemm(DType dtype, const GemmView& view) {
+  GemmPlan p;
+  p.dtype = dtype;
+  if (view.batch * view.m * view.n == 0) return p;
+  p.g = canonical(view);
+  if (p.g.k == 0) {
+    p.path = GemmPlan::Path::Zero;
+    return p;
   }
   bool is_half_or_single = dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16;
-  if (is_half_or_single && g.macs() >= kDnnlMacs && try_dnnl(dtype, g, a, b, c)) return;
-  own_gemm(dtype, g, a, b, c);
+  if (is_half_or_single && p.g.macs() >= kDnnlMacs && plan_dnnl(p)) return p;
+  p.path = GemmPlan::Path::Own;
+  p.matmul.reset();
+  p.scratch_bytes = 0;
+  return p;
+}
+
+void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+  const GemmView& g = plan.g;
+  auto* s = static_cast<std::byte*>(scratch);
+  switch (plan.path) {
+    case GemmPlan::Path::Empty:
+      return;
+    case GemmPlan::Path::Zero: {  // zero bits are zero in every dtype
+      int64_t esize = byte_size(plan.dtype);
+      size_t row = static_cast<size_t>(g.n * esize);
+      for (int64_t bi = 0; bi < g.batch; ++bi) {
+        for (int64_t i = 0; i < g.m; ++i) {
+          std::memset(static_cast<char*>(c) + (bi * g.c_sb + i * g.c_sm) * esize, 0, row);
+        }
+      }
+      return;
+    }
+    case GemmPlan::Path::Own:
+      own_gemm(plan.dtype, g, a, b, c);
+      return;
+    case GemmPlan::Path::Dnnl:
+      dnnl_matmul_execute(*plan.matmul, a, b, c, s);
+      return;
+    case GemmPlan::Path::DnnlPacked: {
+      auto [pa, pb] = pack(g, plan.dtype, plan.dtype, a, b, s);
+      std::byte* pad = s + a_bytes(g, plan.dtype) + b_bytes(g, plan.dtype);
+      dnnl_matmul_execute(*plan.matmul, pa, pb, c, pad);
+      return;
+    }
+    case GemmPlan::Path::F16ViaF32:
+      f16_through_f32(plan, a, b, c, s);
+      return;
+  }
+}
+
+const char* describe(const GemmPlan& plan) {
+  switch (plan.path) {
+    case GemmPlan::Path::Empty:
+      return "empty";
+    case GemmPlan::Path::Zero:
+      return "zeros";
+    case GemmPlan::Path::Own:
+      return "own";
+    case GemmPlan::Path::Dnnl:
+      return "onednn";
+    case GemmPlan::Path::DnnlPacked:
+      return "packed+onednn";
+    case GemmPlan::Path::F16ViaF32:
+      return "f32+onednn";
+  }
+  return "?";
+}
+
+void gemm(DType dtype, const GemmView& view, const void* a, const void* b, void* c) {
+  if (view.batch * view.m * view.n == 0) return;
+  GemmPlan plan = plan_gemm(dtype, view);
+  dnnl_util::Scratch scratch;
+  run_gemm(plan, a, b, c, plan.scratch_bytes > 0 ? scratch.take(plan.scratch_bytes) : nullptr);
 }
 
 }  // namespace nx::cpu

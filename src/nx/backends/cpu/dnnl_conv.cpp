@@ -16,15 +16,17 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 #include "contract_conv.hpp"
 #include "dnnl_common.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
-namespace {
-
 using dnnl::memory;
+
+namespace {
 
 // How a conv_general call maps onto a oneDNN primitive.
 struct Mapping {
@@ -83,14 +85,24 @@ struct Reordered {
   memory::desc reorder_scratchpad;
 };
 
-struct ConvEntry {
+}  // namespace
+
+// The primitive, its reorders and where each piece of scratch memory goes: everything a call
+// needs but the data.
+struct DnnlConv {
+  Mapping m;
   dnnl::primitive primitive;
   memory::desc scratchpad;
   Reordered src, weights, dst;
+  // Offsets into the scratch of one call (see dnnl_conv_execute).
+  size_t flipped = 0, src_native = 0, src_pad = 0, w_native = 0, w_pad = 0, dst_native = 0,
+         dst_pad = 0, pad = 0, bytes = 0;
 };
 
-dnnl_util::PrimitiveCache<ConvEntry>& cache() {
-  static dnnl_util::PrimitiveCache<ConvEntry> c(256);
+namespace {
+
+dnnl_util::PrimitiveCache<DnnlConv>& cache() {
+  static dnnl_util::PrimitiveCache<DnnlConv> c(256);
   return c;
 }
 
@@ -106,19 +118,42 @@ Reordered make_reordered(const memory::desc& plain, const memory::desc& native, 
   return r;
 }
 
+// Lays out the scratch of one call: the flipped kernel (deconvolution), the reordered operands
+// and result, and every scratchpad.
+void layout_scratch(DnnlConv& e, int64_t flipped_bytes) {
+  size_t used = 0;
+  auto take = [&](size_t& offset, size_t bytes) {
+    offset = used;
+    used += scratch_round(bytes);
+  };
+  take(e.flipped, static_cast<size_t>(flipped_bytes));
+  for (auto [r, native, pad] : {std::tuple{&e.src, &e.src_native, &e.src_pad},
+                                std::tuple{&e.weights, &e.w_native, &e.w_pad},
+                                std::tuple{&e.dst, &e.dst_native, &e.dst_pad}}) {
+    if (!r->reorder) continue;
+    take(*native, r->native.get_size());
+    take(*pad, r->reorder_scratchpad.get_size());
+  }
+  take(e.pad, e.scratchpad.get_size());
+  e.bytes = used;
+}
+
 template <class PrimitiveDesc, class Primitive>
-std::shared_ptr<const ConvEntry> finish(const PrimitiveDesc& pd, const Mapping& m,
-                                        memory::data_type dt) {
+std::shared_ptr<const DnnlConv> finish(const PrimitiveDesc& pd, const Mapping& m,
+                                       memory::data_type dt, int64_t flipped_bytes) {
   if (!dnnl_util::is_optimized(pd)) return nullptr;
   memory::desc src(m.src_dims, dt, m.src_strides);
   memory::desc weights(m.w_dims, dt, strides_of(m.w_dims));
   memory::desc dst(m.dst_dims, dt, strides_of(m.dst_dims));
-  return std::make_shared<const ConvEntry>(ConvEntry{
-      Primitive(pd), pd.scratchpad_desc(), make_reordered(src, pd.src_desc(), true),
+  auto e = std::make_shared<DnnlConv>(DnnlConv{
+      m, Primitive(pd), pd.scratchpad_desc(), make_reordered(src, pd.src_desc(), true),
       make_reordered(weights, pd.weights_desc(), true), make_reordered(dst, pd.dst_desc(), false)});
+  layout_scratch(*e, flipped_bytes);
+  return e;
 }
 
-std::shared_ptr<const ConvEntry> make_entry(memory::data_type dt, const Mapping& m) {
+std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& m,
+                                           int64_t flipped_bytes) {
   auto any = [&](const memory::dims& dims) {
     return memory::desc(dims, dt, memory::format_tag::any);
   };
@@ -134,36 +169,33 @@ std::shared_ptr<const ConvEntry> make_entry(memory::data_type dt, const Mapping&
                                              any(m.src_dims), any(m.w_dims), any(m.dst_dims),
                                              m.strides, m.dilates, m.pad_l, m.pad_r);
       dnnl::deconvolution_forward::primitive_desc pd(desc, attr, eng);
-      return finish<decltype(pd), dnnl::deconvolution_forward>(pd, m, dt);
+      return finish<decltype(pd), dnnl::deconvolution_forward>(pd, m, dt, flipped_bytes);
     }
     dnnl::convolution_forward::desc desc(prop, dnnl::algorithm::convolution_direct, any(m.src_dims),
                                          any(m.w_dims), any(m.dst_dims), m.strides, m.dilates,
                                          m.pad_l, m.pad_r);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
-    return finish<decltype(pd), dnnl::convolution_forward>(pd, m, dt);
+    return finish<decltype(pd), dnnl::convolution_forward>(pd, m, dt, flipped_bytes);
   } catch (const dnnl::error&) {
     return nullptr;  // oneDNN rejects this geometry; the reference path takes it
   }
 }
 
 // The memory the primitive reads for `r`: the user's buffer, or a reordered copy of it.
-memory stage_in(const Reordered& r, const void* data, dnnl_util::Scratch& scratch) {
+memory stage_in(const Reordered& r, const void* data, std::byte* native, std::byte* pad) {
   memory user = dnnl_util::wrap(r.plain, data);
   if (!r.reorder) return user;
-  memory native = dnnl_util::wrap(r.native, scratch.take(r.native.get_size()));
-  void* pad = scratch.take(r.reorder_scratchpad.get_size());
+  memory staged = dnnl_util::wrap(r.native, native);
   r.reorder->execute(dnnl_util::stream(),
                      {{DNNL_ARG_FROM, user},
-                      {DNNL_ARG_TO, native},
+                      {DNNL_ARG_TO, staged},
                       {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(r.reorder_scratchpad, pad)}});
-  return native;
+  return staged;
 }
 
 // The kernel with every spatial block reversed (all spatial axes flipped at once).
-const void* flipped_kernel(const ConvGeometry& g, int64_t esize, const void* w,
-                           dnnl_util::Scratch& scratch) {
+const void* flipped_kernel(const ConvGeometry& g, int64_t esize, const void* w, std::byte* out) {
   int64_t block = num_elements(g.k), blocks = g.o * g.i;
-  auto* out = static_cast<std::byte*>(scratch.take(static_cast<size_t>(block * blocks * esize)));
   const auto* in = static_cast<const std::byte*>(w);
   for (int64_t b = 0; b < blocks; ++b) {
     for (int64_t e = 0; e < block; ++e) {
@@ -176,43 +208,55 @@ const void* flipped_kernel(const ConvGeometry& g, int64_t esize, const void* w,
 
 }  // namespace
 
-bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {
+std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g) {
   memory::data_type dt = dnnl_util::to_dnnl(dtype);
-  if (dt != memory::data_type::f32 && dt != memory::data_type::bf16) return false;
+  if (dt != memory::data_type::f32 && dt != memory::data_type::bf16) return nullptr;
   std::optional<Mapping> m = map_problem(g);
-  if (!m) return false;
+  if (!m) return nullptr;
   dnnl_util::Signature sig{static_cast<int64_t>(dtype), m->deconv, g.feature_groups};
   for (const memory::dims* v : {&m->src_dims, &m->src_strides, &m->w_dims, &m->dst_dims,
                                 &m->strides, &m->dilates, &m->pad_l, &m->pad_r}) {
     sig.push_back(static_cast<int64_t>(v->size()));
     sig.insert(sig.end(), v->begin(), v->end());
   }
-  auto entry = cache().get(sig, [&] { return make_entry(dt, *m); });
-  if (!entry) return false;
-  dnnl_util::Scratch scratch;
-  dnnl::stream& s = dnnl_util::stream();
+  // The kernel a deconvolution flips has o*i*prod(k) elements; the signature fixes all three.
+  int64_t flipped = m->deconv ? g.o * g.i * num_elements(g.k) * byte_size(dtype) : 0;
+  return cache().get(sig, [&] { return make_entry(dt, *m, flipped); });
+}
+
+size_t dnnl_conv_scratch_bytes(const DnnlConv& c) {
+  return c.bytes;
+}
+
+void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, const void* x,
+                       const void* w, void* y, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
+  dnnl::stream& st = dnnl_util::stream();
   int64_t esize = byte_size(dtype);
-  const void* src_data = static_cast<const std::byte*>(x) + m->src_offset * esize;
-  const void* w_data = m->deconv ? flipped_kernel(g, esize, w, scratch) : w;
-  memory src = stage_in(entry->src, src_data, scratch);
-  memory weights = stage_in(entry->weights, w_data, scratch);
-  memory user_dst = dnnl_util::wrap(entry->dst.plain, y);
-  memory dst = entry->dst.reorder
-                   ? dnnl_util::wrap(entry->dst.native, scratch.take(entry->dst.native.get_size()))
-                   : user_dst;
-  void* pad = scratch.take(entry->scratchpad.get_size());
-  entry->primitive.execute(s, {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_WEIGHTS, weights},
-                               {DNNL_ARG_DST, dst},
-                               {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(entry->scratchpad, pad)}});
-  if (entry->dst.reorder) {
-    void* rpad = scratch.take(entry->dst.reorder_scratchpad.get_size());
-    entry->dst.reorder->execute(
-        s, {{DNNL_ARG_FROM, dst},
-            {DNNL_ARG_TO, user_dst},
-            {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(entry->dst.reorder_scratchpad, rpad)}});
+  const void* src_data = static_cast<const std::byte*>(x) + c.m.src_offset * esize;
+  const void* w_data = c.m.deconv ? flipped_kernel(g, esize, w, s + c.flipped) : w;
+  memory src = stage_in(c.src, src_data, s + c.src_native, s + c.src_pad);
+  memory weights = stage_in(c.weights, w_data, s + c.w_native, s + c.w_pad);
+  memory user_dst = dnnl_util::wrap(c.dst.plain, y);
+  memory dst = c.dst.reorder ? dnnl_util::wrap(c.dst.native, s + c.dst_native) : user_dst;
+  c.primitive.execute(st, {{DNNL_ARG_SRC, src},
+                           {DNNL_ARG_WEIGHTS, weights},
+                           {DNNL_ARG_DST, dst},
+                           {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(c.scratchpad, s + c.pad)}});
+  if (c.dst.reorder) {
+    c.dst.reorder->execute(
+        st, {{DNNL_ARG_FROM, dst},
+             {DNNL_ARG_TO, user_dst},
+             {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(c.dst.reorder_scratchpad, s + c.dst_pad)}});
   }
-  s.wait();
+  st.wait();
+}
+
+bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {
+  std::shared_ptr<const DnnlConv> c = dnnl_conv_prepare(dtype, g);
+  if (!c) return false;
+  dnnl_util::Scratch scratch;
+  dnnl_conv_execute(*c, dtype, g, x, w, y, scratch.take(c->bytes));
   return true;
 }
 

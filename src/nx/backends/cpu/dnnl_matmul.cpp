@@ -4,22 +4,22 @@
 
 namespace nx::cpu {
 
-namespace {
-
 using dnnl::memory;
 
-struct MatmulEntry {
+struct DnnlMatmul {
   dnnl::matmul primitive;
   memory::desc a, b, c, scratchpad;
 };
 
+namespace {
+
 // Enough for every distinct product of a large model; each entry holds JIT code (tens of KB).
-dnnl_util::PrimitiveCache<MatmulEntry>& cache() {
-  static dnnl_util::PrimitiveCache<MatmulEntry> c(1024);
+dnnl_util::PrimitiveCache<DnnlMatmul>& cache() {
+  static dnnl_util::PrimitiveCache<DnnlMatmul> c(1024);
   return c;
 }
 
-std::shared_ptr<const MatmulEntry> make_entry(memory::data_type dt, const GemmView& g) {
+std::shared_ptr<const DnnlMatmul> make_entry(memory::data_type dt, const GemmView& g) {
   // A single product uses 2-D descriptors: oneDNN picks its plain-GEMM blocking for them.
   memory::desc a, b, c;
   if (g.batch == 1) {
@@ -35,8 +35,8 @@ std::shared_ptr<const MatmulEntry> make_entry(memory::data_type dt, const GemmVi
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), dnnl_util::default_attr(),
                                     dnnl_util::engine());
     if (!dnnl_util::is_optimized(pd)) return nullptr;
-    return std::make_shared<const MatmulEntry>(
-        MatmulEntry{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()});
+    return std::make_shared<const DnnlMatmul>(
+        DnnlMatmul{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()});
   } catch (const dnnl::error&) {
     return nullptr;  // no implementation for this layout
   }
@@ -44,9 +44,9 @@ std::shared_ptr<const MatmulEntry> make_entry(memory::data_type dt, const GemmVi
 
 }  // namespace
 
-bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, void* c) {
+std::shared_ptr<const DnnlMatmul> dnnl_matmul_prepare(DType dtype, const GemmView& g) {
   memory::data_type dt = dnnl_util::to_dnnl(dtype);
-  if (dt == memory::data_type::undef) return false;
+  if (dt == memory::data_type::undef) return nullptr;
   dnnl_util::Signature sig{static_cast<int64_t>(dtype),
                            g.batch,
                            g.m,
@@ -60,16 +60,28 @@ bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, v
                            g.b_sn,
                            g.c_sb,
                            g.c_sm};
-  auto entry = cache().get(sig, [&] { return make_entry(dt, g); });
+  return cache().get(sig, [&] { return make_entry(dt, g); });
+}
+
+size_t dnnl_matmul_scratchpad_bytes(const DnnlMatmul& m) {
+  return m.scratchpad.get_size();
+}
+
+void dnnl_matmul_execute(const DnnlMatmul& m, const void* a, const void* b, void* c,
+                         void* scratchpad) {
+  dnnl::stream& s = dnnl_util::stream();
+  m.primitive.execute(s, {{DNNL_ARG_SRC, dnnl_util::wrap(m.a, a)},
+                          {DNNL_ARG_WEIGHTS, dnnl_util::wrap(m.b, b)},
+                          {DNNL_ARG_DST, dnnl_util::wrap(m.c, c)},
+                          {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(m.scratchpad, scratchpad)}});
+  s.wait();
+}
+
+bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, void* c) {
+  auto entry = dnnl_matmul_prepare(dtype, g);
   if (!entry) return false;
   dnnl_util::Scratch scratch;
-  void* pad = scratch.take(entry->scratchpad.get_size());
-  dnnl::stream& s = dnnl_util::stream();
-  entry->primitive.execute(s, {{DNNL_ARG_SRC, dnnl_util::wrap(entry->a, a)},
-                               {DNNL_ARG_WEIGHTS, dnnl_util::wrap(entry->b, b)},
-                               {DNNL_ARG_DST, dnnl_util::wrap(entry->c, c)},
-                               {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(entry->scratchpad, pad)}});
-  s.wait();
+  dnnl_matmul_execute(*entry, a, b, c, scratch.take(dnnl_matmul_scratchpad_bytes(*entry)));
   return true;
 }
 

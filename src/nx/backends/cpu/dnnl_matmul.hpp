@@ -1,14 +1,31 @@
 // oneDNN matmul over strided views, with primitives cached per problem signature.
 #pragma once
 
+#include <cstddef>
+#include <memory>
+
 #include "contract_gemm.hpp"
 
 namespace nx::cpu {
+
+/// A created oneDNN matmul primitive with its memory descriptors (defined in dnnl_matmul.cpp).
+struct DnnlMatmul;
 
 /// Computes the product through a cached oneDNN matmul primitive; returns false (computing
 /// nothing) when oneDNN has no optimized kernel for this dtype and layout, so that the caller
 /// can repack the operands or take another path. Requires batch, m, n, k >= 1.
 bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, void* c);
+
+/// The primitive dnnl_matmul would run for this problem (from the same cache), or null when
+/// oneDNN has no optimized kernel for it. For callers that create primitives once and run them
+/// many times (compiled functions).
+std::shared_ptr<const DnnlMatmul> dnnl_matmul_prepare(DType dtype, const GemmView& g);
+/// Bytes of scratchpad one execution of `m` needs.
+size_t dnnl_matmul_scratchpad_bytes(const DnnlMatmul& m);
+/// Runs a prepared primitive; `scratchpad` holds dnnl_matmul_scratchpad_bytes(m) bytes, 64-byte
+/// aligned, private to this call. Thread-safe.
+void dnnl_matmul_execute(const DnnlMatmul& m, const void* a, const void* b, void* c,
+                         void* scratchpad);
 
 /// Number of cached matmul primitives (for tests of the cache).
 size_t dnnl_matmul_cache_size();

@@ -1,0 +1,44 @@
+// The pass pipeline: cleanup passes to a fixed point, then fusion, then a last sweep.
+#include "passes.hpp"
+
+#include <utility>
+
+#include "graph_rewrite.hpp"
+
+namespace nx::detail {
+
+namespace {
+
+// Rounds of the cleanup passes; each round that changes the graph enables the next (a folded
+// constant makes an identity visible, a removed identity makes two nodes equal). Real graphs
+// settle in two or three.
+constexpr int kMaxRounds = 8;
+
+}  // namespace
+
+Graph optimize(const Graph& g, const PassObserver& observe) {
+  auto note = [&](std::string_view name, const Graph& r) {
+    if (observe) observe(name, r);
+  };
+  Graph cur = g;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    Graph next = simplify(cur);
+    note("simplify", next);
+    next = fold_constants(next);
+    note("fold_constants", next);
+    next = eliminate_common_subexpressions(next);
+    note("cse", next);
+    next = eliminate_dead_code(next);
+    note("dce", next);
+    bool settled = graphs_equal(next, cur);
+    cur = std::move(next);
+    if (settled) break;
+  }
+  cur = fuse(cur);
+  note("fuse", cur);
+  cur = eliminate_dead_code(cur);
+  note("dce", cur);
+  return cur;
+}
+
+}  // namespace nx::detail
