@@ -183,6 +183,12 @@ def measure(sides, groups, opts):
 def value_of(bench, seconds_per_call):
     if bench["unit"] == "us/call":
         return seconds_per_call * 1e6
+    if bench["unit"] == "ms":
+        return seconds_per_call * 1e3
+    if bench["unit"] == "samples/s":
+        return bench["work"] / seconds_per_call
+    if bench["unit"] == PEAK_RSS_UNIT:
+        return seconds_per_call  # Not a time: run_peak_rss stores MiB in Side.times.
     return bench["work"] / seconds_per_call / 1e9
 
 
@@ -210,6 +216,8 @@ def result_rows(bench):
 
 def run_benchmark(bench, selected, ours_worker, torch_workers, opts):
     """Measures our side and the references of the `selected` (reference, row name) pairs."""
+    if bench["unit"] == PEAK_RSS_UNIT:
+        return run_peak_rss(bench, selected, opts)
     ours = Side("ours", ours_worker, bench["name"], opts.timeout)
     sides, groups, ref_sides = [ours], [], {}
     for ref, _ in selected:
@@ -243,7 +251,11 @@ def run_benchmark(bench, selected, ours_worker, torch_workers, opts):
                 s.worker.ok(f"teardown {s.key}")
         except (RuntimeError, WorkerDied):
             pass
+    return report(bench, selected, ours, sides, ref_sides)
 
+
+def report(bench, selected, ours, sides, ref_sides):
+    """Prints every side's figures and returns the result rows."""
     if ours.error is None and not ours.times:
         ours.error = "no timed runs"
     for s in sides:  # Every side's figures, for whoever watches the run.
@@ -270,6 +282,72 @@ def run_benchmark(bench, selected, ours_worker, torch_workers, opts):
         else:
             row["ratio"] = None
         rows.append(row)
+    return rows
+
+
+# ---- peak memory ---------------------------------------------------------------------------------
+# A MiB benchmark is the peak resident memory of a fresh process that sets the workload up and
+# runs it PEAK_RSS_STEPS times: `nx_bench --peak-rss NAME STEPS` for ours, `torch_ref.py CONFIG
+# --peak-rss NAME STEPS` for each PyTorch configuration. A fresh process per measurement, because
+# the high-water mark of a long-lived worker remembers every earlier benchmark. Each prints
+# "ok PEAK_BYTES START_BYTES SYSTEM"; START (resident memory before the setup: code and libraries
+# loaded, torch imported) is reported beside the peak.
+
+PEAK_RSS_UNIT = "MiB"
+PEAK_RSS_STEPS = 10
+
+
+def peak_rss_once(argv, timeout):
+    """Runs one --peak-rss process; returns (peak MiB, start MiB, system)."""
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"no result within {timeout:.0f} s")
+    lines = done.stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
+    if done.returncode != 0 or not last.startswith("ok "):
+        why = (done.stderr.strip().splitlines() or [last or f"exit status {done.returncode}"])[-1]
+        raise RuntimeError(why)
+    peak, start, system = last[3:].split(" ", 2)
+    return int(peak) / 2**20, int(start) / 2**20, system
+
+
+def run_peak_rss(bench, selected, opts):
+    name, steps = bench["name"], str(PEAK_RSS_STEPS)
+    ours = Side("ours", None, name, opts.timeout)
+    ours.argv = [opts.binary, "--peak-rss", name, steps]
+    sides, ref_sides = [ours], {}
+    for ref, _ in selected:
+        group = []
+        if ref["kind"] == "torch":
+            for config in TORCH_CONFIGS:
+                s = Side(None, None, name, opts.timeout)
+                s.argv = [sys.executable, TORCH_REF] + config + ["--peak-rss", name, steps]
+                group.append(s)
+        ref_sides[id(ref)] = group
+        sides += group
+    for s in sides:
+        s.starts = []
+    for _ in range(opts.min_runs):  # Alternating, as the timed benchmarks.
+        for s in sides:
+            if s.error is not None or ours.error is not None:
+                continue
+            try:
+                peak, start, s.label = peak_rss_once(s.argv, opts.timeout)
+                s.times.append(peak)
+                s.starts.append(start)
+            except (RuntimeError, OSError) as e:
+                s.error = str(e)
+                if s.label is None:
+                    s.label = "pytorch"
+    rows = report(bench, selected, ours, sides, ref_sides)
+    for (ref, _), row in zip(selected, rows):  # What each process held before its setup.
+        before = {"ours": round(statistics.median(ours.starts), 1) if ours.starts else None}
+        for s in ref_sides.get(id(ref), []):
+            if s.starts and s.label == row["reference"]["system"]:
+                before["reference"] = round(statistics.median(s.starts), 1)
+        row["rss_before_setup_mib"] = before
     return rows
 
 

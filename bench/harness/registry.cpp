@@ -24,12 +24,18 @@ const char* unit_name(Unit unit) {
       return "GFLOP/s";
     case Unit::kUsPerCall:
       return "us/call";
+    case Unit::kSamplesPerSecond:
+      return "samples/s";
+    case Unit::kMs:
+      return "ms";
+    case Unit::kPeakRssMiB:
+      return "MiB";
   }
   return "?";
 }
 
 bool higher_is_better(Unit unit) {
-  return unit != Unit::kUsPerCall;
+  return unit == Unit::kGBps || unit == Unit::kGFlops || unit == Unit::kSamplesPerSecond;
 }
 
 void register_benchmark(Benchmark benchmark) {

@@ -16,14 +16,19 @@ namespace nx_bench {
 
 /// How one call's work turns into the reported figure.
 enum class Unit {
-  kGBps,       ///< work is bytes read + written; reports 1e9 bytes per second.
-  kGFlops,     ///< work is floating-point operations; reports 1e9 per second.
-  kUsPerCall,  ///< reports microseconds per call (lower is better); work is ignored.
+  kGBps,              ///< work is bytes read + written; reports 1e9 bytes per second.
+  kGFlops,            ///< work is floating-point operations; reports 1e9 per second.
+  kUsPerCall,         ///< reports microseconds per call (lower is better); work is ignored.
+  kSamplesPerSecond,  ///< work is samples (a batch's size); reports samples per second.
+  kMs,                ///< reports milliseconds per call (lower is better); work is ignored.
+  /// Peak resident memory in MiB (lower is better), not a time: bench/run.py runs the workload
+  /// in a fresh process (`nx_bench --peak-rss NAME STEPS`) and reads its high-water mark.
+  kPeakRssMiB,
 };
 
-/// "GB/s", "GFLOP/s", "us/call": the unit as results.json spells it.
+/// "GB/s", "GFLOP/s", "us/call", ...: the unit as results.json spells it.
 const char* unit_name(Unit unit);
-/// False only for time-per-call units.
+/// False for time-per-call and memory units.
 bool higher_is_better(Unit unit);
 
 /// One timed call of a workload. It keeps its result until the next call replaces it, so that

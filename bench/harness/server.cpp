@@ -10,10 +10,17 @@
 //
 // KEY is a benchmark name (our side) or NAME#KIND (its native reference of that kind). One reply
 // line per request; diagnostics go to stderr. `nx_bench --once NAME [REPS]` times one workload
-// without the driver, for profiling.
+// without the driver, for profiling. `nx_bench --peak-rss NAME [REPS]` sets NAME up in this fresh
+// process, runs it REPS times and prints "ok PEAK_BYTES START_BYTES SYSTEM": the process's peak
+// resident set (getrusage's ru_maxrss) and its resident set before the setup (bench/run.py
+// measures the MiB benchmarks this way).
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -157,6 +164,32 @@ int once(const std::string& key, long reps) {
   return 0;
 }
 
+// Resident bytes now (/proc/self/statm's second field, in pages).
+long long resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long long size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+int peak_rss(const std::string& key, long reps) {
+  const Setup* setup = find_setup(key);
+  if (!setup) {
+    std::cout << "error unknown benchmark " << key << std::endl;
+    return 2;
+  }
+  const long long start = resident_bytes();
+  {
+    RunOnce run = (*setup)();
+    for (long i = 0; i < reps; ++i) run();
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::cout << "ok " << static_cast<long long>(usage.ru_maxrss) * 1024 << " " << start
+            << " nx (this build)" << std::endl;
+  return 0;
+}
+
 }  // namespace
 }  // namespace nx_bench
 
@@ -164,6 +197,9 @@ int main(int argc, char** argv) {
   try {
     if (argc >= 3 && std::string(argv[1]) == "--once") {
       return nx_bench::once(argv[2], argc >= 4 ? std::stol(argv[3]) : 10);
+    }
+    if (argc >= 3 && std::string(argv[1]) == "--peak-rss") {
+      return nx_bench::peak_rss(argv[2], argc >= 4 ? std::stol(argv[3]) : 10);
     }
     return nx_bench::serve();
   } catch (const std::exception& e) {

@@ -26,6 +26,9 @@ def parse_args():
                     help="torch.set_num_threads(N); default: leave torch's own default")
     ap.add_argument("--blas-threads", type=int, default=None,
                     help="OPENBLAS_NUM_THREADS for this process; default: leave unset")
+    ap.add_argument("--peak-rss", nargs=2, metavar=("NAME", "REPS"),
+                    help="set NAME up, run it REPS times, print 'ok PEAK_BYTES START_BYTES "
+                         "SYSTEM' (peak and pre-setup resident memory of this process) and exit")
     return ap.parse_args()
 
 
@@ -137,6 +140,38 @@ def conv2d_resnet3x3(dtype):
     return setup
 
 
+# ---- training steps (bench/defn/*.cpp; the models are in torch_steps.py) --------------------------
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_steps  # noqa: E402
+
+
+def timed_step(trainer):
+    """run(reps): reps training steps, each keeping its loss until the next replaces it."""
+    def run(reps):
+        loss = None
+        start = time.perf_counter()
+        for _ in range(reps):
+            loss = trainer.step()
+        seconds = time.perf_counter() - start
+        del loss
+        return seconds
+    return run
+
+
+def adam_step(make_model, make_batch):
+    """Adam with foreach on or off, whichever is faster here (probed at setup)."""
+    def setup():
+        trainer, _ = torch_steps.fastest_adam_trainer(make_model, make_batch())
+        return timed_step(trainer)
+    return setup
+
+
+def resnet18_sgd_step():
+    trainer = torch_steps.sgd_trainer(torch_steps.ResNet18(), torch_steps.resnet18_batch(16))
+    return timed_step(trainer)
+
+
 WORKLOADS = {
     "nx.add_f32_16M": lambda: timed_binary(torch.add, ramp((N16M,), 1024, -1.0, 1.0),
                                            ramp((N16M,), 1000, -1.0, 1.0)),
@@ -149,7 +184,17 @@ WORKLOADS = {
     "nx.conv2d_resnet3x3_bf16": conv2d_resnet3x3(torch.bfloat16),
     "nx.dispatch_add_8": lambda: timed_binary(torch.add, ramp((8,), 8, -1.0, 1.0),
                                               ramp((8,), 8, 0.0, 2.0)),
+    "step.mlp_adam_b128": adam_step(torch_steps.Mlp, lambda: torch_steps.mlp_batch(128)),
+    "step.cnn_adam_b128": adam_step(torch_steps.Cnn, lambda: torch_steps.cnn_batch(128)),
+    "step.resnet18_sgd_b16": resnet18_sgd_step,
 }
+# Peak memory of the same steps (measured in a fresh process: --peak-rss). No foreach probe:
+# that would build the model three times and inflate the peak; foreach=False is torch 1.13's CPU
+# default.
+WORKLOADS["step.mlp_adam_b128_peak_rss"] = lambda: timed_step(
+    torch_steps.adam_trainer(torch_steps.Mlp(), torch_steps.mlp_batch(128)))
+WORKLOADS["step.cnn_adam_b128_peak_rss"] = lambda: timed_step(
+    torch_steps.adam_trainer(torch_steps.Cnn(), torch_steps.cnn_batch(128)))
 
 
 # ---- protocol -----------------------------------------------------------------------------------
@@ -200,5 +245,26 @@ def serve():
         sys.stdout.flush()
 
 
+def resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss(name, reps):
+    """The --peak-rss mode: this process's peak resident memory after running NAME REPS times."""
+    import resource
+    if name not in WORKLOADS:
+        print(f"error unknown benchmark {name}", flush=True)
+        return 2
+    start = resident_bytes()
+    run = WORKLOADS[name]()
+    run(reps)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"ok {peak} {start} {system()}", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if ARGS.peak_rss:
+        sys.exit(peak_rss(ARGS.peak_rss[0], int(ARGS.peak_rss[1])))
     serve()

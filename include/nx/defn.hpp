@@ -7,7 +7,7 @@
 //     return nx::mean(nx::pow(h - y, 2));
 //   };
 //   nx::Tensor l = loss(params, x, y);                                   // eagerly
-//   auto [value, grads] = nx::value_and_grad(params, [&](const nx::Tree& p) {
+//   auto [value, grads, aux] = nx::value_and_grad(params, [&](const nx::Tree& p) {
 //     return loss(p, x, y);                                              // differentiated
 //   });
 //   auto step = nx::jit([&](const nx::Tree& p, nx::Tensor x, nx::Tensor y) {

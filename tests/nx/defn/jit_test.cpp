@@ -160,6 +160,24 @@ TEST(DefnJit, DonatedArgumentIsUpdatedInPlace) {
   EXPECT_FLOAT_EQ(keep.to_vector<float>()[0], 0.9f);
 }
 
+TEST(DefnJit, ReadmeExampleLearns) {
+  auto step = nx::jit([](const nx::Tree& p, const nx::Tensor& x, const nx::Tensor& y) {
+    nx::Tree g = nx::grad(
+        p, [&](const nx::Tree& q) { return nx::mean(nx::pow(nx::dot(x, q["w"].leaf()) - y, 2)); });
+    return nx::tree_map(p, g,
+                        [](const nx::Tensor& w, const nx::Tensor& dw) { return w - 0.1 * dw; });
+  });
+  Tensor x = nx::random::normal(nx::random::key(0), {32, 3});
+  Tensor y = nx::dot(x, nx::tensor({{1.0f}, {-2.0f}, {0.5f}}));
+  Tree params = {{"w", nx::zeros({3, 1})}};
+  for (int i = 0; i < 200; ++i) params = step(params, x, y);
+  std::vector<float> w = params["w"].leaf().to_vector<float>();
+  EXPECT_NEAR(w[0], 1.0f, 1e-3);
+  EXPECT_NEAR(w[1], -2.0f, 1e-3);
+  EXPECT_NEAR(w[2], 0.5f, 1e-3);
+  EXPECT_EQ(step.stats().compiles, 1);
+}
+
 TEST(DefnJit, ClosureConstantsAreBakedIn) {
   Tensor c = nx::tensor({10.0f});
   auto f = nx::jit([c](const Tensor& x) { return x + c; });
