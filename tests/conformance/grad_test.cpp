@@ -73,25 +73,7 @@ std::vector<GradParam> params() {
 std::string test_name(const testing::TestParamInfo<GradParam>& info) {
   if (info.param.case_index < 0) return "zz_coverage_and_report";
   const GradCaseSpec& c = grad_manifest().cases[static_cast<size_t>(info.param.case_index)];
-  std::string name;
-  for (char ch : c.name) {
-    switch (ch) {
-      case '+':
-        name += "add";
-        break;
-      case '-':
-        name += "sub";
-        break;
-      case '*':
-        name += "mul";
-        break;
-      case '/':
-        name += "div";
-        break;
-      default:
-        name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-    }
-  }
+  std::string name = test_name_of(c.name);
   return name + "_" + std::string(dtype_name(info.param.mode));
 }
 

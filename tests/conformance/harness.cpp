@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include <cctype>
 #include <stdexcept>
 
 namespace nx::conformance {
@@ -82,6 +83,29 @@ Tensor weak_scalar(const Json& value) {
     return Tensor(v);
   }
   return Tensor(value.get<double>());
+}
+
+std::string test_name_of(const std::string& case_name) {
+  std::string name;
+  for (char ch : case_name) {
+    switch (ch) {
+      case '+':
+        name += "add";
+        break;
+      case '-':
+        name += "sub";
+        break;
+      case '*':
+        name += "mul";
+        break;
+      case '/':
+        name += "div";
+        break;
+      default:
+        name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    }
+  }
+  return name;
 }
 
 }  // namespace nx::conformance

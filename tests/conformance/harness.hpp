@@ -54,6 +54,9 @@ Padding padding_attr(const Json& at);
 /// A weakly typed C++ number from a JSON number: integers become int/int64_t, others double.
 Tensor weak_scalar(const Json& value);
 
+/// A case name as a gtest name: operator characters spelled out, others not alnum to '_'.
+std::string test_name_of(const std::string& case_name);
+
 /// Wraps a one-output call.
 inline std::vector<Tensor> one(Tensor t) {
   return {std::move(t)};

@@ -41,29 +41,6 @@ std::string& manifest_error() {
   return message;
 }
 
-std::string sanitized(const std::string& s) {
-  std::string name;
-  for (char ch : s) {
-    switch (ch) {
-      case '+':
-        name += "add";
-        break;
-      case '-':
-        name += "sub";
-        break;
-      case '*':
-        name += "mul";
-        break;
-      case '/':
-        name += "div";
-        break;
-      default:
-        name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-    }
-  }
-  return name;
-}
-
 void record(const JitResult& r) {
   jit_results().push_back(r);
   if (!r.passed) {
@@ -102,7 +79,7 @@ std::vector<ForwardParam> forward_params() {
 
 std::string forward_name(const testing::TestParamInfo<ForwardParam>& info) {
   const CaseSpec& c = manifest().cases[static_cast<size_t>(info.param.case_index)];
-  return sanitized(c.name) + "_" +
+  return test_name_of(c.name) + "_" +
          std::string(dtype_name(c.variants[static_cast<size_t>(info.param.variant_index)].dtype));
 }
 
@@ -145,8 +122,8 @@ std::vector<GradParam> grad_params() {
 }
 
 std::string grad_name(const testing::TestParamInfo<GradParam>& info) {
-  return sanitized(grad_manifest().cases[static_cast<size_t>(info.param.case_index)].name) + "_" +
-         std::string(dtype_name(info.param.mode));
+  return test_name_of(grad_manifest().cases[static_cast<size_t>(info.param.case_index)].name) +
+         "_" + std::string(dtype_name(info.param.mode));
 }
 
 class JitGrad : public testing::TestWithParam<GradParam> {};
@@ -192,7 +169,7 @@ TEST_P(JitGradOfGrad, MatchesCentralDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, JitGradOfGrad, testing::ValuesIn(grad_of_grad_params()),
                          [](const testing::TestParamInfo<int>& info) {
-                           return sanitized(
+                           return test_name_of(
                                grad_manifest().cases[static_cast<size_t>(info.param)].name);
                          });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(JitGradOfGrad);
