@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "compare.hpp"
+#include "grad_objective.hpp"
 #include "jit_check.hpp"
 #include "nx/defn.hpp"
 
@@ -20,67 +21,6 @@ namespace {
 const double kStep = std::cbrt(std::numeric_limits<double>::epsilon());
 constexpr double kFdRtol = 1e-5;
 constexpr double kFdAtol = 1e-6;  // times max(1, the largest |difference quotient|)
-
-// L = sum_j sum(w_j * op(inputs)[j]) of a gradient case, as grad_check.cpp defines it; the
-// differentiated inputs are the function's arguments, the others fixed.
-class Objective {
- public:
-  Objective(const GradCaseSpec& c, DType mode) : c_(c), mode_(mode), attrs_(c.attrs) {
-    auto it = adapters().find(c.op);
-    if (it == adapters().end()) throw std::runtime_error("no adapter for op \"" + c.op + "\"");
-    adapter_ = &it->second;
-    attrs_["_dtype"] = std::string(dtype_name(mode));
-    for (size_t i = 0; i < c.inputs.size(); ++i) {
-      Tensor t = grad_array(c, "i" + std::to_string(i));
-      inputs_.push_back(is_mode_float(c, i) ? as_type(t, mode) : t);
-    }
-    weights_.resize(static_cast<size_t>(c.num_outputs));
-    for (int j : c.outputs)
-      weights_.at(static_cast<size_t>(j)) = grad_array(c, "w" + std::to_string(j));
-  }
-
-  /// The differentiated inputs, as a list tree.
-  Tree wrt() const {
-    Tree::List items;
-    for (int n : c_.wrt) items.emplace_back(inputs_.at(static_cast<size_t>(n)));
-    return Tree::list(std::move(items));
-  }
-
-  /// L with the differentiated inputs taken from `x` (a list tree like wrt()).
-  Tensor loss(const Tree& x) const {
-    std::vector<Tensor> in = inputs_;
-    for (size_t k = 0; k < x.size(); ++k) in[static_cast<size_t>(c_.wrt[k])] = x[k].leaf();
-    std::vector<Tensor> outs = (*adapter_)(in, attrs_);
-    if (static_cast<int>(outs.size()) != c_.num_outputs) {
-      throw std::runtime_error("the op returned " + std::to_string(outs.size()) +
-                               " outputs, the torch reference " + std::to_string(c_.num_outputs));
-    }
-    Tensor l;
-    for (int j : c_.outputs) {
-      const Tensor& o = outs[static_cast<size_t>(j)];
-      Tensor w = as_type(weights_[static_cast<size_t>(j)], is_float(o.dtype()) ? o.dtype() : mode_);
-      Tensor term = sum(multiply(w, o));
-      l = l.defined() ? add(l, term) : term;
-    }
-    return l;
-  }
-
-  /// The gradient of L at x: value_and_grad, or grad for zero-gradient cases (both entry points
-  /// are exercised, as in grad_check.cpp).
-  ValueAndGrad value_and_grad_at(const Tree& x) const {
-    auto f = [this](const Tree& t) { return loss(t); };
-    if (c_.zero_grad) return {Tensor(), grad(x, f), Tree()};
-    return value_and_grad(x, f);
-  }
-
- private:
-  const GradCaseSpec& c_;
-  DType mode_;
-  Json attrs_;
-  const Adapter* adapter_ = nullptr;
-  std::vector<Tensor> inputs_;
-  std::vector<Tensor> weights_;
-};
 
 std::string label(const GradCaseSpec& c, size_t k) {
   return "d/d(input " + std::to_string(c.wrt[k]) + ")";
