@@ -172,6 +172,53 @@ def resnet18_sgd_step():
     return timed_step(trainer)
 
 
+# ---- optimizer updates (bench/axon/optim_bench.cpp) ----------------------------------------------
+
+def adam_tree_layout():
+    """The 39 leaves of optim_bench.cpp's adam_tree_layout(), in the same order: a 3-block
+    transformer of width 512, 9,982,464 parameters."""
+    d, ff = 512, 2048
+    leaves = [(1024, d)]
+    for _ in range(3):
+        leaves += [(d, 3 * d), (3 * d,), (d, d), (d,), (d,), (d,), (d, ff), (ff,), (ff, d), (d,),
+                   (d,), (d,)]
+    return leaves + [(d,), (d,)]
+
+
+def adam_10m():
+    """torch.optim.Adam (lr 1e-3, defaults) on the same tree, parameters and gradients: ramps with
+    periods 1000 + i and 997 + i for leaf i. foreach on or off, whichever the probe finds faster
+    (the issue names foreach; torch 1.13 defaults to off on CPU)."""
+    def make(foreach):
+        params = [ramp(s, 1000 + i, -0.05, 0.05).requires_grad_() for i, s in
+                  enumerate(adam_tree_layout())]
+        for i, (p, s) in enumerate(zip(params, adam_tree_layout())):
+            p.grad = ramp(s, 997 + i, -1e-3, 1e-3)
+        return torch.optim.Adam(params, lr=1e-3, foreach=foreach)
+
+    best, best_time = None, None
+    for foreach in (True, False):
+        opt = make(foreach)
+        opt.step()
+        start = time.perf_counter()
+        for _ in range(3):
+            opt.step()
+        seconds = time.perf_counter() - start
+        if best_time is None or seconds < best_time:
+            best, best_time = foreach, seconds
+        del opt
+    print(f"optim.adam_10M: torch.optim.Adam foreach={best} (the faster here)", file=sys.stderr)
+    opt = make(best)
+    step = opt.step
+
+    def run(reps):
+        start = time.perf_counter()
+        for _ in range(reps):
+            step()
+        return time.perf_counter() - start
+    return run
+
+
 WORKLOADS = {
     "nx.add_f32_16M": lambda: timed_binary(torch.add, ramp((N16M,), 1024, -1.0, 1.0),
                                            ramp((N16M,), 1000, -1.0, 1.0)),
@@ -187,6 +234,7 @@ WORKLOADS = {
     "step.mlp_adam_b128": adam_step(torch_steps.Mlp, lambda: torch_steps.mlp_batch(128)),
     "step.cnn_adam_b128": adam_step(torch_steps.Cnn, lambda: torch_steps.cnn_batch(128)),
     "step.resnet18_sgd_b16": resnet18_sgd_step,
+    "optim.adam_10M": adam_10m,
 }
 # Peak memory of the same steps (measured in a fresh process: --peak-rss). No foreach probe:
 # that would build the model three times and inflate the peak; foreach=False is torch 1.13's CPU
