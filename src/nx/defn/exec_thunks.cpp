@@ -1,13 +1,22 @@
 // Thunks of primitives, hooks and fused clusters.
 //
-//   Prim          the CPU kernel, called on the bound tensors (the same kernel eager code runs)
+//   Prim          the kernel prepared at compile time (prepare_kernel: the plan the eager kernel
+//                 makes per call, made once, its scratch in the arena), or the plain CPU kernel
+//                 for primitives that plan nothing (the same code eager calls run)
 //   dot_general   a DotPlan made at compile time: layout analysis and the oneDNN primitive are
-//   conv_general  done once, and packing buffers and scratchpads live in the arena
+//   conv_general  done once, and packing buffers and scratchpads live in the arena; each
+//                 instance of a dot_general binds its oneDNN arguments once
 //   Hook          copies the value into a fresh tensor (arena memory is reused, and the hook may
 //                 keep what it is given) and calls the hook on every run
-//   Fused         the kernel prepare_fused made at compile time
+//   Fused         the kernel prepare_fused made at compile time, run on its scratch in the arena
+//                 with its per-instance state (FusedKernel::run_with)
+//
+// So a thunk allocates nothing when it runs, hooks aside, as long as its kernel plans its memory
+// (prepare_kernel, the dot and conv plans, FusedKernel::run_with); the plain kernels used for
+// the primitives prepare_kernel leaves out allocate nothing to begin with.
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "../backends/cpu/backend.hpp"
 #include "../backends/cpu/prepared.hpp"
@@ -35,12 +44,49 @@ class PrimThunk final : public Thunk {
   cpu::Kernel kernel_;
 };
 
+struct PreparedThunkState final : ThunkState {
+  std::unique_ptr<cpu::PreparedState> kernel;
+};
+
+class PreparedThunk final : public Thunk {
+ public:
+  PreparedThunk(Prim p, std::unique_ptr<cpu::PreparedKernel> kernel)
+      : prim_(p), kernel_(std::move(kernel)) {}
+  size_t scratch_bytes() const override { return kernel_->scratch_bytes(); }
+  std::unique_ptr<ThunkState> make_state(std::byte* scratch) const override {
+    auto state = kernel_->make_state(scratch);
+    if (!state) return nullptr;
+    auto s = std::make_unique<PreparedThunkState>();
+    s->kernel = std::move(state);
+    return s;
+  }
+  void run(const Frame& f) const override {
+    auto* s = static_cast<PreparedThunkState*>(f.state);
+    kernel_->run_with(f.in, f.out, f.scratch, s != nullptr ? s->kernel.get() : nullptr);
+  }
+  std::string describe() const override { return std::string(prim_name(prim_)) + " [planned]"; }
+
+ private:
+  Prim prim_;
+  std::unique_ptr<cpu::PreparedKernel> kernel_;
+};
+
+struct DotState final : ThunkState {
+  cpu::GemmState gemm;
+};
+
 class DotThunk final : public Thunk {
  public:
   explicit DotThunk(cpu::DotPlan plan) : plan_(std::move(plan)) {}
   size_t scratch_bytes() const override { return plan_.scratch_bytes; }
+  std::unique_ptr<ThunkState> make_state(std::byte* scratch) const override {
+    auto s = std::make_unique<DotState>();
+    s->gemm = cpu::bind_dot(plan_, scratch);
+    return s;
+  }
   void run(const Frame& f) const override {
-    cpu::run_dot(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch);
+    cpu::run_dot(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch,
+                 static_cast<DotState*>(f.state)->gemm);
   }
   std::string describe() const override {
     std::string d = "dot_general [";
@@ -85,17 +131,36 @@ class HookThunk final : public Thunk {
   std::string name_;
 };
 
+struct FusedThunkState final : ThunkState {
+  std::unique_ptr<FusedState> kernel;
+};
+
 class FusedThunk final : public Thunk {
  public:
   FusedThunk(std::unique_ptr<FusedKernel> kernel, std::string kind)
       : kernel_(std::move(kernel)), kind_(std::move(kind)) {}
-  void run(const Frame& f) const override { kernel_->run(f.in, f.out); }
+  size_t scratch_bytes() const override { return kernel_->scratch_bytes(); }
+  std::unique_ptr<ThunkState> make_state(std::byte* scratch) const override {
+    auto s = std::make_unique<FusedThunkState>();
+    s->kernel = kernel_->make_state(scratch);
+    return s;
+  }
+  void run(const Frame& f) const override {
+    kernel_->run_with(f.in, f.out, f.scratch, static_cast<FusedThunkState*>(f.state)->kernel.get());
+  }
   std::string describe() const override { return "fused " + kind_; }
 
  private:
   std::unique_ptr<FusedKernel> kernel_;
   std::string kind_;
 };
+
+std::vector<TensorType> types_of(const Graph& g, const std::vector<int32_t>& values) {
+  std::vector<TensorType> types;
+  types.reserve(values.size());
+  for (int32_t v : values) types.push_back(g.type(v));
+  return types;
+}
 
 }  // namespace
 
@@ -110,6 +175,8 @@ std::unique_ptr<Thunk> lower_node(const Graph& g, const Node& n) {
         return std::make_unique<ConvThunk>(cpu::plan_conv(
             std::get<ConvParams>(n.params), g.type(n.in[0]), g.type(n.in[1]), g.type(n.out[0])));
       }
+      if (auto k = cpu::prepare_kernel(n.prim, n.params, types_of(g, n.in), types_of(g, n.out)))
+        return std::make_unique<PreparedThunk>(n.prim, std::move(k));
       return std::make_unique<PrimThunk>(n.prim, n.params);
     case NodeKind::Hook:
       return std::make_unique<HookThunk>(n.hook, n.name);

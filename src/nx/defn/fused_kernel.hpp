@@ -10,12 +10,18 @@
 //   "conv_epilogue"    the same for conv_general.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <span>
 
 #include "graph.hpp"
 
 namespace nx::detail {
+
+/// What compiled code keeps per instance for one kernel (see FusedKernel::make_state).
+struct FusedState {
+  virtual ~FusedState() = default;
+};
 
 /// The compiled kernel of one Fused node.
 class FusedKernel {
@@ -24,6 +30,20 @@ class FusedKernel {
   /// in: the Fused node's inputs; out: its outputs, buffers pre-allocated by the caller
   /// (contiguous, of the node's output types). Thread-safe (const).
   virtual void run(std::span<const Tensor> in, std::span<Tensor> out) const = 0;
+
+  // How compiled code runs a kernel, so that a call allocates nothing: the executor places
+  // scratch_bytes() in its arena, makes one state per instance over that scratch, and calls
+  // run_with. Kernels that plan their memory override all three; the defaults run run().
+  /// Bytes of scratch run_with needs.
+  virtual size_t scratch_bytes() const { return 0; }
+  /// State kept between runs on one scratch (e.g. oneDNN arguments bound to it); may be null.
+  virtual std::unique_ptr<FusedState> make_state(void* scratch) const { return nullptr; }
+  /// run() on `scratch` (scratch_bytes() bytes, 64-byte aligned) with make_state(scratch)'s
+  /// state. One instance's scratch and state serve one call at a time.
+  virtual void run_with(std::span<const Tensor> in, std::span<Tensor> out, void* scratch,
+                        FusedState* state) const {
+    run(in, out);
+  }
 };
 
 /// Prepares (at compile time) the kernel of a Fused node (node.subgraphs[0] is its program: a

@@ -4,7 +4,9 @@
 // their outputs.
 #include "nx/defn/compile.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <new>
 #include <thread>
 
+#include "../../../bench/defn/steps.hpp"
 #include "nx/defn.hpp"
 #include "nx/defn/exec_program.hpp"
 #include "nx/defn/interpret.hpp"
@@ -29,16 +32,32 @@
 namespace {
 thread_local bool t_counting = false;
 thread_local int64_t t_allocations = 0;
+// oneDNN's own dnnl_primitive_execute (wrapped below) builds a std::unordered_map of the
+// arguments it is given on every call, inside libdnnl where no caller can avoid it: allocations
+// made while it runs are counted apart.
+thread_local int t_in_onednn = 0;
+thread_local int64_t t_onednn_allocations = 0;
+// While set, allocations on every other thread (the OpenMP workers kernels run on) count too.
+std::atomic<bool> g_count_workers{false};
+std::atomic<int64_t> g_worker_allocations{0};
+
+void count_allocation() {
+  if (t_counting) {
+    ++(t_in_onednn > 0 ? t_onednn_allocations : t_allocations);
+  } else if (g_count_workers.load(std::memory_order_relaxed) && t_in_onednn == 0) {
+    g_worker_allocations.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 }  // namespace
 
 void* operator new(size_t n) {
-  if (t_counting) ++t_allocations;
+  count_allocation();
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
 void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  if (t_counting) ++t_allocations;
+  count_allocation();
   return std::malloc(n == 0 ? 1 : n);
 }
 void operator delete(void* p, const std::nothrow_t&) noexcept {
@@ -49,6 +68,21 @@ void operator delete(void* p) noexcept {
 }
 void operator delete(void* p, size_t) noexcept {
   std::free(p);
+}
+
+// The library's calls of oneDNN's execute resolve to this definition (an object file of the
+// executable comes before libdnnl.so), which marks the thread as inside oneDNN and calls the
+// real one.
+extern "C" dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive,
+                                                dnnl_stream_t stream, int nargs,
+                                                const dnnl_exec_arg_t* args) {
+  using Execute =
+      dnnl_status_t (*)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t*);
+  static const auto real = reinterpret_cast<Execute>(dlsym(RTLD_NEXT, "dnnl_primitive_execute"));
+  ++t_in_onednn;
+  dnnl_status_t status = real(primitive, stream, nargs, args);
+  --t_in_onednn;
+  return status;
 }
 
 namespace nx::detail {
@@ -430,6 +464,258 @@ TEST(DefnCompile, TinyGraphCallOverhead) {
   // Reported, not asserted: timings on a shared machine are noise.
   std::printf("[ info ] tiny graph: compiled %.2f us/call, interpreted %.2f us/call\n", compiled,
               interpreted);
+}
+
+// ---- Calls allocate only their outputs ------------------------------------------------------
+
+// Allocations per call of f (after a first call): by this thread outside oneDNN's execute, by
+// oneDNN's execute (its argument map), and by other threads.
+struct Allocations {
+  int64_t ours = 0, onednn = 0, workers = 0;
+};
+
+template <class F>
+Allocations allocations_per_call(F&& f) {
+  f();  // first use of thread-local scratch, oneDNN's lazy state
+  constexpr int kCalls = 5;
+  const int64_t ours = t_allocations, onednn = t_onednn_allocations;
+  g_worker_allocations = 0;
+  g_count_workers = true;
+  t_counting = true;
+  for (int i = 0; i < kCalls; ++i) f();
+  t_counting = false;
+  g_count_workers = false;
+  return {(t_allocations - ours) / kCalls, (t_onednn_allocations - onednn) / kCalls,
+          g_worker_allocations.load() / kCalls};
+}
+
+size_t bytes_of(const TensorType& t) {
+  return static_cast<size_t>(num_elements(t.shape) * byte_size(t.dtype));
+}
+
+// Runs g's schedule on buffers bound here (exec::Program, as the executable does without the
+// result tensors): a run must allocate nothing, on any thread, and give the bits of the
+// interpreter (the eager kernels) or, for graphs with fused nodes (whose programs the
+// interpreter runs node by node, rounding in between), of the compiled executable. Returns
+// the oneDNN-internal allocations per run.
+int64_t expect_schedule_allocates_nothing(std::shared_ptr<const Graph> g,
+                                          const std::vector<Tensor>& inputs,
+                                          const std::string& what) {
+  exec::Program prog(g, {});
+  // Poisoned, as a reused arena would be: nothing may count on zeroed scratch.
+  std::vector<std::byte> arena(prog.arena_bytes() + exec::kAlign, std::byte{0xCD});
+  auto* base = reinterpret_cast<std::byte*>(exec::align_up(reinterpret_cast<size_t>(arena.data())));
+  std::unique_ptr<exec::Instance> inst = prog.make_instance(base);
+  std::vector<const void*> in;
+  for (const Tensor& t : inputs) in.push_back(t.raw_data());
+  std::vector<std::vector<std::byte>> buffers;
+  std::vector<void*> out;
+  for (int32_t v : g->outputs) {
+    buffers.emplace_back(std::max<size_t>(bytes_of(g->type(v)), 1) + exec::kAlign);
+    out.push_back(
+        reinterpret_cast<void*>(exec::align_up(reinterpret_cast<size_t>(buffers.back().data()))));
+  }
+  Allocations a = allocations_per_call([&] {
+    prog.run(*inst, in, out);
+    prog.copy_outputs(*inst, out);
+  });
+  EXPECT_EQ(a.ours, 0) << what << ": the calling thread allocated\n" << prog.schedule();
+  EXPECT_EQ(a.workers, 0) << what << ": worker threads allocated\n" << prog.schedule();
+  bool fused = false;
+  for (const Node& n : g->nodes) fused = fused || n.kind == NodeKind::Fused;
+  std::vector<Tensor> want = fused ? compile(g, {})->run(inputs) : interpret(*g, inputs);
+  for (size_t k = 0; k < want.size(); ++k) {
+    Tensor got = from_data(out[k], want[k].shape(), want[k].dtype());
+    expect_bits(got, want[k], what + ", output " + std::to_string(k));
+  }
+  return a.onednn;
+}
+
+// A traced graph as jit lowers it: optimized (fused clusters) and as traced (one thunk per
+// primitive).
+std::vector<std::pair<std::string, std::shared_ptr<const Graph>>> both_forms(
+    std::shared_ptr<const Graph> g) {
+  return {{"as traced", g}, {"optimized", std::make_shared<const Graph>(optimize(*g))}};
+}
+
+TEST(DefnCompile, SchedulesOfEveryKernelFamilyAllocateNothing) {
+  // Shapes pick the kernels' paths: general broadcasts, reductions over inner and outer axes
+  // (with the reduced range split into chunks), tiled transposes, gathers and scatters, merge
+  // and radix sorts, products through oneDNN and our own loops, with gathered operands.
+  struct Case {
+    std::string name;
+    std::vector<Tensor> inputs;
+    TraceFn f;
+  };
+  auto ints = [](const Shape& s, int64_t hi, uint32_t seed) {
+    return nx::random::randint(nx::random::key(seed), s, 0, hi);
+  };
+  std::vector<Case> cases = {
+      {"broadcasts",
+       {random_tensor({3, 1, 5}), random_tensor({1, 4, 1}, f32, 2), random_tensor({4, 5}, f32, 3)},
+       [](std::span<const Tensor> p) {
+         Tensor x = p[0] * p[1] - p[2];  // [3, 4, 5] from three broadcast operands
+         Tensor y = nx::select(nx::greater(p[1], 0.0), x, p[2]);
+         Tensor z = nx::broadcast(p[2], {3, 4, 5}) + nx::broadcast(p[0], {3, 4, 5});
+         return std::vector<Tensor>{y, nx::max(x, p[0]), nx::less(p[0], p[2]), z};
+       }},
+      {"reductions",
+       {random_tensor({100000, 3}), random_tensor({2, 40000}, f32, 2),
+        random_tensor({8, 16, 12}, f32, 3), random_tensor({64, 300}, f64, 4)},
+       [](std::span<const Tensor> p) {
+         return std::vector<Tensor>{nx::sum(p[0], {.axes = Axes{0}}),  // rows split in chunks
+                                    nx::sum(p[1], {.axes = Axes{1}}),  // long runs in chunks
+                                    nx::reduce_max(p[2], {.axes = Axes{0, 2}}),
+                                    nx::product(p[3], {.axes = Axes{1}}),
+                                    nx::sum(p[3], {.axes = Axes{0}}),
+                                    nx::argmax(p[2], {.axis = 1}),
+                                    nx::any(nx::greater(p[2], 1.5), {.axes = Axes{1}}),
+                                    nx::all(nx::greater(p[1], -1.9), {.axes = Axes{0}})};
+       }},
+      {"movement",
+       {random_tensor({64, 48}), random_tensor({5, 6, 7}, f32, 2), nx::scalar(3, s32)},
+       [](std::span<const Tensor> p) {
+         Tensor t = nx::transpose(p[0]);                 // tiled transpose
+         Tensor u = nx::transpose(p[1], Axes{2, 0, 1});  // strided rows
+         Tensor s = nx::slice(p[1], {1, 0, 2}, {3, 6, 4}, {1, 2, 1});
+         Tensor r = nx::reverse(p[1], Axes{0, 2});
+         Tensor c = nx::concatenate({p[1], r}, 1);
+         Tensor pd = nx::pad(p[1], 0.25, {{1, -1, 1}, {0, 0, 0}, {2, 1, 0}});
+         Tensor d = nx::dynamic_slice(p[1], {p[2], p[2], p[2]}, {2, 3, 4});
+         Tensor up = nx::dynamic_put_slice(p[1], {p[2], p[2], p[2]}, d * 2.0);
+         return std::vector<Tensor>{t, u, s, c, pd, up};
+       }},
+      {"indexing",
+       {random_tensor({50, 8}), ints({30}, 50, 5), random_tensor({30, 8}, f32, 6),
+        random_tensor({50, 8}, f16, 7), ints({6, 2}, 8, 8)},
+       [](std::span<const Tensor> p) {
+         Tensor idx = nx::reshape(p[1], {30, 1});
+         Tensor taken = nx::take(p[0], p[1], 0);
+         Tensor added = nx::indexed_add(p[0], idx, p[2], Axes{0});
+         Tensor put = nx::indexed_put(p[0], idx, p[2], Axes{0});
+         Tensor half = nx::indexed_add(p[3], idx, nx::as_type(p[2], f16), Axes{0});
+         Tensor g = nx::gather(p[0], p[4]);
+         return std::vector<Tensor>{taken, added, put, half, g};
+       }},
+      {"sorts",
+       {random_tensor({6, 3000}), random_tensor({40, 300}, f64, 2), ints({9, 20}, 5, 3)},
+       [](std::span<const Tensor> p) {
+         return std::vector<Tensor>{nx::sort(p[0]),  // radix sort rows
+                                    nx::argsort(p[1], {.axis = 1, .descending = true}),  // merge
+                                    nx::sort(p[2], {.axis = 0}), nx::argsort(p[2])};
+       }},
+      {"products",
+       {random_tensor({64, 128}), random_tensor({128, 96}, f32, 2),
+        random_tensor({4, 48, 40}, f32, 3), random_tensor({40, 4, 36}, f32, 4),
+        random_tensor({5, 7}, f64, 5), random_tensor({7, 3}, f64, 6),
+        random_tensor({48, 64}, bf16, 7), random_tensor({64, 40}, bf16, 8)},
+       [](std::span<const Tensor> p) {
+         Tensor mm = nx::dot(p[0], p[1]);                           // oneDNN
+         Tensor batched = nx::dot(p[2], {2}, {0}, p[3], {0}, {1});  // b gathered first
+         Tensor t = nx::dot(nx::transpose(p[1]), nx::transpose(p[0]));
+         return std::vector<Tensor>{mm, batched, t, nx::dot(p[4], p[5]), nx::dot(p[6], p[7])};
+       }},
+      {"linear algebra, scans, creation",
+       {random_tensor({2, 40, 30}), random_tensor({3, 70}, f32, 2)},
+       [](std::span<const Tensor> p) {
+         auto [q, r] = nx::qr(p[0]);
+         Tensor cs = nx::cumulative_sum(p[1], {.axis = 1});
+         Tensor io = nx::iota({3, 70}, 1, f32);
+         return std::vector<Tensor>{q, r, cs + io};
+       }},
+      {"control flow",
+       {random_tensor({8}), random_tensor({4, 8}, f32, 2)},
+       [](std::span<const Tensor> p) {
+         Tree state = nx::while_loop(
+             Tree::list({Tree(nx::scalar(0, s32)), Tree(p[0])}),
+             [](const Tree& s) { return nx::less(s[0].leaf(), 3); },
+             [&](const Tree& s) {
+               Tensor m = nx::sum(p[1] * s[1].leaf(), {.axes = Axes{0}});  // broadcast, reduce
+               return Tree::list({Tree(s[0].leaf() + 1), Tree(nx::sin(m))});
+             });
+         ScanResult r =
+             nx::scan(Tree(nx::zeros({8}, f32)), Tree(p[1]), [](const Tree& c, const Tree& x) {
+               Tensor t = c.leaf() + nx::reverse(x.leaf());
+               return std::pair<Tree, Tree>{Tree(t), Tree(nx::sort(t))};
+             });
+         Tree picked = nx::cond(
+             nx::greater(nx::sum(p[0]), 0.0), [&] { return Tree(state[1].leaf() * 2.0); },
+             [&] { return Tree(nx::sum(nx::transpose(p[1]), {.axes = Axes{1}})); });
+         return std::vector<Tensor>{picked.leaf(), r.carry.leaf(), r.ys.leaf()};
+       }},
+  };
+  for (const Case& c : cases) {
+    std::vector<TensorType> types;
+    for (const Tensor& t : c.inputs) types.push_back(t.type());
+    for (const auto& [form, g] : both_forms(traced(types, c.f))) {
+      expect_schedule_allocates_nothing(g, c.inputs, c.name + ", " + form);
+    }
+  }
+}
+
+// The training step bench/defn/steps.hpp times, traced as jit traces it: (state leaves, x,
+// labels) -> (new state leaves, loss).
+template <class Step>
+std::pair<std::shared_ptr<const Graph>, std::vector<Tensor>> traced_step(Step step,
+                                                                         const nx::Tree& state,
+                                                                         const Tensor& x,
+                                                                         const Tensor& y) {
+  nx::FlatTree flat = nx::tree_flatten(state);
+  std::vector<Tensor> inputs = flat.leaves;
+  inputs.push_back(x);
+  inputs.push_back(y);
+  std::vector<TensorType> types;
+  for (const Tensor& t : inputs) types.push_back(t.type());
+  const size_t n = flat.leaves.size();
+  auto g = traced(types, [&](std::span<const Tensor> p) {
+    std::vector<Tensor> leaves(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(n));
+    nx_bench::steps::StepResult r =
+        step(nx::tree_unflatten(flat.structure, leaves), p[n], p[n + 1]);
+    std::vector<Tensor> out = nx::tree_leaves(r.first);
+    out.push_back(r.second);
+    return out;
+  });
+  return {g, inputs};
+}
+
+// A call of the MLP Adam step compiled from `g` allocates exactly its outputs: the result
+// vector, and per output a buffer record, a tensor record and (when it has axes) its shape.
+// oneDNN's execute allocates its argument map (6 blocks for a product's 4 arguments) inside
+// libdnnl, counted apart.
+void expect_mlp_step_allocates_only_outputs(std::shared_ptr<const Graph> g,
+                                            const std::vector<Tensor>& inputs,
+                                            const std::string& form) {
+  const int64_t onednn = expect_schedule_allocates_nothing(g, inputs, "MLP Adam step, " + form);
+  auto exe = compile(g, {});
+  int64_t outputs = 1;
+  for (int32_t v : g->outputs) outputs += 2 + (g->type(v).shape.empty() ? 0 : 1);
+  Allocations a = allocations_per_call([&] { (void)exe->run(inputs); });
+  EXPECT_EQ(a.ours, outputs) << form;
+  EXPECT_EQ(a.workers, 0) << form;
+  EXPECT_EQ(a.onednn, onednn) << form;
+  std::printf(
+      "[ info ] MLP Adam step (%s): %lld allocations per call for %zu outputs, "
+      "%lld inside oneDNN's execute\n",
+      form.c_str(), static_cast<long long>(a.ours), g->outputs.size(),
+      static_cast<long long>(a.onednn));
+}
+
+std::pair<std::shared_ptr<const Graph>, std::vector<Tensor>> mlp_step() {
+  namespace steps = nx_bench::steps;
+  auto [x, y] = steps::mlp_batch(64);
+  return traced_step(steps::mlp_adam_step, steps::adam_init(steps::mlp_params()), x, y);
+}
+
+TEST(DefnCompile, MlpAdamStepAllocatesOnlyItsOutputs) {
+  auto [g, inputs] = mlp_step();  // one thunk per primitive: products, reductions, transposes
+  expect_mlp_step_allocates_only_outputs(g, inputs, "as traced");
+}
+
+TEST(DefnCompile, JitOptimizedMlpAdamStepAllocatesOnlyItsOutputs) {
+  // As nx::jit lowers it: elementwise clusters and matmul epilogues (fused nodes).
+  auto [g, inputs] = mlp_step();
+  expect_mlp_step_allocates_only_outputs(std::make_shared<const Graph>(optimize(*g)), inputs,
+                                         "optimized");
 }
 
 // ---- Control flow, hooks, fused nodes -------------------------------------------------------

@@ -14,8 +14,8 @@
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
 #include "contract_gemm.hpp"
-#include "contract_pack.hpp"
 #include "dnnl_common.hpp"
+#include "movement_copy.hpp"
 #include "prepared.hpp"
 
 namespace nx::cpu {
@@ -61,7 +61,7 @@ Axes free_axes(int64_t rank, const Axes& contract, const Axes& batch) {
 // One operand as three strided groups (batch, outer, inner), gathered into that order when
 // its layout does not allow direct strides. For a, outer = free and inner = contracting; for b,
 // outer = contracting and inner = free.
-DotOperandPlan plan_operand(const Shape& dims, const Axes& batch, const Axes& outer,
+DotOperandPlan plan_operand(const Shape& dims, int esize, const Axes& batch, const Axes& outer,
                             const Axes& inner) {
   DotOperandPlan p;
   std::vector<int64_t> strides = strides_of(dims);
@@ -81,13 +81,20 @@ DotOperandPlan plan_operand(const Shape& dims, const Axes& batch, const Axes& ou
   }
   int64_t no = product(dims, outer), ni = product(dims, inner);
   p.s_batch = no * ni, p.s_outer = ni, p.s_inner = 1;
+  // The gather: the operand's axes in [batch, outer, inner] order into a contiguous copy.
+  std::vector<CopyDim> copy(p.order_dims.size());
+  int64_t to = 1;
+  for (size_t i = copy.size(); i-- > 0;) {
+    copy[i] = {p.order_dims[i], p.order_strides[i], to};
+    to *= p.order_dims[i];
+  }
+  p.copy = plan_copy(esize, copy);
   return p;
 }
 
-const void* operand_data(const DotOperandPlan& p, DType dtype, const void* data,
-                         std::byte* scratch) {
+const void* operand_data(const DotOperandPlan& p, const void* data, std::byte* scratch) {
   if (!p.gather) return data;
-  strided_copy(dtype, dtype, data, p.order_dims, p.order_strides, scratch + p.offset);
+  run_copy(p.copy, data, scratch + p.offset);
   return scratch + p.offset;
 }
 
@@ -108,9 +115,10 @@ DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorTy
   plan.zero_k = g.k == 0;  // the operands are empty and the result is zeros
   size_t used = 0;
   if (!plan.zero_k) {
-    plan.a = plan_operand(a.shape, p.batch_a, free_a, p.contract_a);
-    plan.b = plan_operand(b.shape, p.batch_b, p.contract_b, free_b);
-    size_t esize = static_cast<size_t>(byte_size(a.dtype));
+    const int eb = byte_size(a.dtype);
+    plan.a = plan_operand(a.shape, eb, p.batch_a, free_a, p.contract_a);
+    plan.b = plan_operand(b.shape, eb, p.batch_b, p.contract_b, free_b);
+    const auto esize = static_cast<size_t>(eb);
     for (DotOperandPlan* op : {&plan.a, &plan.b}) {
       if (!op->gather) continue;
       op->offset = used;
@@ -126,12 +134,34 @@ DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorTy
   return plan;
 }
 
-void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+namespace {
+
+void run_plan(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
+              GemmState* state) {
   if (plan.empty) return;
   auto* s = static_cast<std::byte*>(scratch);
-  const void* pa = plan.zero_k ? nullptr : operand_data(plan.a, plan.dtype, a, s);
-  const void* pb = plan.zero_k ? nullptr : operand_data(plan.b, plan.dtype, b, s);
-  run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset);
+  const void* pa = plan.zero_k ? nullptr : operand_data(plan.a, a, s);
+  const void* pb = plan.zero_k ? nullptr : operand_data(plan.b, b, s);
+  if (state != nullptr)
+    run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset, *state);
+  else
+    run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset);
+}
+
+}  // namespace
+
+void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+  run_plan(plan, a, b, c, scratch, nullptr);
+}
+
+GemmState bind_dot(const DotPlan& plan, void* scratch) {
+  if (plan.empty) return {};
+  return bind_gemm(plan.gemm, static_cast<std::byte*>(scratch) + plan.gemm_offset);
+}
+
+void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
+             GemmState& state) {
+  run_plan(plan, a, b, c, scratch, &state);
 }
 
 void kernel_dot_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {

@@ -1,8 +1,8 @@
 // conv_general on the CPU: oneDNN where it applies, our reference path everywhere else.
 //
 // f32 and bf16 go to oneDNN when it can take the problem (see dnnl_conv.cpp: 1 to 3 spatial
-// axes, no batch groups, input dilation only with window stride 1); otherwise, and for f64, the
-// im2col reference computes it. f16 is widened to f32 (exactly), computed, and
+// axes; the gradients vjp_conv_general emits run as oneDNN's backward convolutions); otherwise,
+// and for f64, the im2col reference computes it. f16 is widened to f32 (exactly), computed, and
 // rounded back once, since oneDNN has no f16 convolution on CPUs without native f16.
 #include "contract_conv.hpp"
 
@@ -97,7 +97,17 @@ void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void*
 
 const char* describe(const ConvPlan& plan) {
   if (plan.empty) return "empty";
-  if (plan.dnnl) return plan.dtype == DType::F16 ? "f32+onednn" : "onednn";
+  if (plan.dnnl) {
+    const bool f16 = plan.dtype == DType::F16;
+    switch (dnnl_conv_kind(*plan.dnnl)) {
+      case DnnlConvKind::Forward:
+        return f16 ? "f32+onednn" : "onednn";
+      case DnnlConvKind::BackwardData:
+        return f16 ? "f32+onednn backward data" : "onednn backward data";
+      case DnnlConvKind::BackwardWeights:
+        return f16 ? "f32+onednn backward weights" : "onednn backward weights";
+    }
+  }
   return plan.dtype == DType::F16 ? "f32+reference" : "reference";
 }
 

@@ -37,16 +37,28 @@ ConvGeometry conv_geometry(const detail::ConvParams& p, const Shape& input, cons
 /// dtype; accumulation as in gemm (f32, f64 for f64).
 void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
 
-/// The convolution through a cached oneDNN primitive: f32 or bf16, 1 to 3 spatial axes, no
-/// batch groups; input dilation only with window stride 1 (as a deconvolution). Returns false,
-/// computing nothing, when oneDNN cannot take this problem.
+/// The convolution through a cached oneDNN primitive: f32 or bf16, 1 to 3 spatial axes. A
+/// forward convolution without input dilation or batch groups; a backward-data convolution for
+/// input dilation with window stride 1 (a transposed convolution); a backward-weights
+/// convolution for batch groups, and for kernels with more positions than the output (the
+/// kernel gradient vjp_conv_general emits). Returns false, computing nothing, when oneDNN
+/// cannot take this problem.
 bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
+
+/// Whether dnnl_conv runs this problem as a weight gradient (oneDNN's backward-weights
+/// convolution) when oneDNN takes it so: with batch groups, or with the shape of the kernel
+/// gradient vjp_conv_general emits (a kernel of more positions than the output: the forward
+/// output; see dnnl_conv.cpp). A forward primitive (such as an epilogue's) is slow there.
+bool dnnl_conv_prefers_backward_weights(const ConvGeometry& g);
 
 /// A created oneDNN convolution with its reorders and scratch layout (dnnl_conv.cpp).
 struct DnnlConv;
 /// The primitive dnnl_conv would run for this problem (from the same cache), or null when
 /// oneDNN cannot take it. For callers that create primitives once and run them many times.
 std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g);
+/// The oneDNN primitive a prepared convolution runs.
+enum class DnnlConvKind : uint8_t { Forward, BackwardData, BackwardWeights };
+DnnlConvKind dnnl_conv_kind(const DnnlConv& c);
 /// Bytes of scratch one execution of `c` needs.
 size_t dnnl_conv_scratch_bytes(const DnnlConv& c);
 /// Runs a prepared convolution of the problem (dtype, g) it was prepared for; `scratch` holds

@@ -68,15 +68,39 @@ std::pair<const void*, const void*> pack(const GemmView& g, DType from, DType to
   return {scratch, pb};
 }
 
+// Where the oneDNN scratchpad of a plan's path lies in its scratch.
+size_t scratchpad_offset(const GemmPlan& plan) {
+  const GemmView& g = plan.g;
+  switch (plan.path) {
+    case GemmPlan::Path::DnnlPacked:
+      return a_bytes(g, plan.dtype) + b_bytes(g, plan.dtype);
+    case GemmPlan::Path::F16ViaF32:
+      return a_bytes(g, DType::F32) + b_bytes(g, DType::F32) +
+             scratch_round(static_cast<size_t>(g.batch * g.m * g.n) * sizeof(float));
+    default:
+      return 0;
+  }
+}
+
+// Runs the plan's primitive: through bound arguments when the caller keeps some, else with
+// arguments made for this run.
+void matmul(const GemmPlan& plan, GemmState* state, const void* a, const void* b, void* c,
+            std::byte* scratch) {
+  if (state != nullptr) {
+    dnnl_matmul_run(*plan.matmul, *state->args, a, b, c);
+  } else {
+    dnnl_matmul_execute(*plan.matmul, a, b, c, scratch + scratchpad_offset(plan));
+  }
+}
+
 // f16 without native oneDNN kernels: widen both operands to f32, multiply, round back.
 void f16_through_f32(const GemmPlan& plan, const void* a, const void* b, void* c,
-                     std::byte* scratch) {
+                     std::byte* scratch, GemmState* state) {
   const GemmView& g = plan.g;
   auto [pa, pb] = pack(g, DType::F16, DType::F32, a, b, scratch);
   std::byte* tail = scratch + a_bytes(g, DType::F32) + b_bytes(g, DType::F32);
   auto* out = reinterpret_cast<float*>(tail);
-  size_t out_bytes = scratch_round(static_cast<size_t>(g.batch * g.m * g.n) * sizeof(float));
-  dnnl_matmul_execute(*plan.matmul, pa, pb, out, tail + out_bytes);
+  matmul(plan, state, pa, pb, out, scratch);
   // Round back row by row into C's layout.
   std::array<int64_t, 3> dims{g.batch, g.m, g.n}, strides{g.m * g.n, g.n, 1};
   if (g.c_sb == g.m * g.n && g.c_sm == g.n) {
@@ -145,7 +169,10 @@ GemmPlan plan_gemm(DType dtype, const GemmView& view) {
   return p;
 }
 
-void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+namespace {
+
+void run_path(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
+              GemmState* state) {
   const GemmView& g = plan.g;
   auto* s = static_cast<std::byte*>(scratch);
   switch (plan.path) {
@@ -165,18 +192,37 @@ void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void*
       own_gemm(plan.dtype, g, a, b, c);
       return;
     case GemmPlan::Path::Dnnl:
-      dnnl_matmul_execute(*plan.matmul, a, b, c, s);
+      matmul(plan, state, a, b, c, s);
       return;
     case GemmPlan::Path::DnnlPacked: {
       auto [pa, pb] = pack(g, plan.dtype, plan.dtype, a, b, s);
-      std::byte* pad = s + a_bytes(g, plan.dtype) + b_bytes(g, plan.dtype);
-      dnnl_matmul_execute(*plan.matmul, pa, pb, c, pad);
+      matmul(plan, state, pa, pb, c, s);
       return;
     }
     case GemmPlan::Path::F16ViaF32:
-      f16_through_f32(plan, a, b, c, s);
+      f16_through_f32(plan, a, b, c, s, state);
       return;
   }
+}
+
+}  // namespace
+
+void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch) {
+  run_path(plan, a, b, c, scratch, nullptr);
+}
+
+GemmState bind_gemm(const GemmPlan& plan, void* scratch) {
+  GemmState state;
+  if (plan.matmul) {
+    state.args =
+        dnnl_matmul_bind(*plan.matmul, static_cast<std::byte*>(scratch) + scratchpad_offset(plan));
+  }
+  return state;
+}
+
+void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
+              GemmState& state) {
+  run_path(plan, a, b, c, scratch, state.args ? &state : nullptr);
 }
 
 const char* describe(const GemmPlan& plan) {

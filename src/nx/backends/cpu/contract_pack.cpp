@@ -2,33 +2,42 @@
 
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "nx/error.hpp"
 #include "nx/half.hpp"
 #include "parallel.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu {
 
 namespace {
 
-// Copies rows: the last dim is the inner loop, the others are walked with an index counter.
+// Copies rows: the last dim is the inner loop, the others are walked with an index counter
+// on the stack (outer dims of size 1 are left out, so at most kMaxLoops remain).
 template <class From, class To>
 void copy_rows(const From* src, std::span<const int64_t> dims, std::span<const int64_t> strides,
                To* dst) {
   size_t rank = dims.size();
   int64_t inner = dims[rank - 1], inner_stride = strides[rank - 1];
   int64_t rows = 1;
-  for (size_t d = 0; d + 1 < rank; ++d) rows *= dims[d];
+  int64_t odims[kMaxLoops], ostrides[kMaxLoops];
+  size_t outer = 0;
+  for (size_t d = 0; d + 1 < rank; ++d) {
+    rows *= dims[d];
+    if (dims[d] == 0) return;
+    if (dims[d] == 1) continue;
+    odims[outer] = dims[d];
+    ostrides[outer++] = strides[d];
+  }
   if (rows == 0 || inner == 0) return;
   int64_t grain = std::max<int64_t>(1, kParallelGrain / inner);
   parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> idx(rank, 0);
+    int64_t idx[kMaxLoops];
     int64_t offset = 0, rem = begin;
-    for (size_t d = rank - 1; d-- > 0;) {
-      idx[d] = rem % dims[d];
-      rem /= dims[d];
-      offset += idx[d] * strides[d];
+    for (size_t d = outer; d-- > 0;) {
+      idx[d] = rem % odims[d];
+      rem /= odims[d];
+      offset += idx[d] * ostrides[d];
     }
     for (int64_t r = begin; r < end; ++r) {
       const From* s = src + offset;
@@ -48,10 +57,10 @@ void copy_rows(const From* src, std::span<const int64_t> dims, std::span<const i
           }
         }
       }
-      for (size_t d = rank - 1; d-- > 0;) {
-        offset += strides[d];
-        if (++idx[d] < dims[d]) break;
-        offset -= idx[d] * strides[d];
+      for (size_t d = outer; d-- > 0;) {
+        offset += ostrides[d];
+        if (++idx[d] < odims[d]) break;
+        offset -= idx[d] * ostrides[d];
         idx[d] = 0;
       }
     }

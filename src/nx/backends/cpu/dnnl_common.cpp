@@ -46,6 +46,19 @@ bool is_optimized(const dnnl::primitive_desc_base& pd) {
   return impl != nullptr && std::strncmp(impl, "ref", 3) != 0;
 }
 
+size_t BoundArgs::add(int arg, const dnnl::memory::desc& md, const void* data) {
+  memory_.push_back(wrap(md, data));
+  // The C handle belongs to the memory object, not to the vector slot: it survives reallocation.
+  args_.push_back({arg, memory_.back().get()});
+  return memory_.size() - 1;
+}
+
+void BoundArgs::execute(const dnnl::primitive& p) const {
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(p.get(), stream().get(), static_cast<int>(args_.size()), args_.data()),
+      "nx: oneDNN execute");
+}
+
 size_t SignatureHash::operator()(const Signature& s) const noexcept {
   // FNV-1a over the 64-bit words: signatures are short and mostly small integers.
   uint64_t h = 1469598103934665603ull;

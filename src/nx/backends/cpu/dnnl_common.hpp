@@ -119,4 +119,27 @@ inline dnnl::memory wrap(const dnnl::memory::desc& md, const void* data) {
   return dnnl::memory(md, engine(), const_cast<void*>(data));
 }
 
+/// The arguments of one primitive, bound once: memory objects made over their descriptors, whose
+/// data each run re-points (set), executed through oneDNN's C entry point. The C++ execute takes
+/// a std::unordered_map and builds a vector from it, and wrap() creates a memory object: per
+/// call, that is several allocations and oneDNN object creations, which a caller that runs one
+/// primitive many times (an instance of a compiled function) does once instead. One BoundArgs
+/// serves one run at a time.
+class BoundArgs {
+ public:
+  /// Adds argument `arg` (DNNL_ARG_*) over memory described by `md` at `data` (null: none until
+  /// set). Returns its index for set().
+  size_t add(int arg, const dnnl::memory::desc& md, const void* data = nullptr);
+  /// Points argument i at `data`.
+  void set(size_t i, const void* data) { memory_[i].set_data_handle(const_cast<void*>(data)); }
+  const dnnl::memory& memory(size_t i) const { return memory_[i]; }
+  /// Submits `p` with these arguments to the calling thread's stream (stream().wait() waits for
+  /// it). Creates no oneDNN objects.
+  void execute(const dnnl::primitive& p) const;
+
+ private:
+  std::vector<dnnl::memory> memory_;
+  std::vector<dnnl_exec_arg_t> args_;
+};
+
 }  // namespace nx::cpu::dnnl_util

@@ -1,18 +1,31 @@
-// The oneDNN path of conv_general: a forward convolution, or a deconvolution for input
-// dilation.
+// The oneDNN path of conv_general: a forward convolution, or one of the two backward
+// convolutions when the call is the gradient the VJP rule of conv_general emits.
 //
-// Two exact rewrites widen what oneDNN takes:
-// - Negative padding crops the input: the source is described as a strided window of the input
-//   buffer (oneDNN's reorder reads any strides), with the remaining padding non-negative.
-// - Input dilation d with window stride 1 is a transposed convolution: XLA's
-//   y[t] = sum_k x_dilated[t + k*rd - lo] w[k] equals oneDNN's deconvolution
-//   dst[t] = sum_k' src[(t + PL - k'*rd) / d] w'[k'] with stride d, the kernel flipped
-//   (w'[k'] = w[K-1-k']), PL = (K-1)*rd - lo and PR = (K-1)*rd - hi, where these are >= 0.
+// Every mapping below is exact for the geometries it accepts; which one runs is a speed choice.
+// - Forward: y = conv(x, w). Negative padding crops the input: the source is described as a
+//   strided window of the input buffer (oneDNN's reorder reads any strides), with the remaining
+//   padding non-negative.
+// - Backward data, for input dilation d with window stride 1 (the input gradient of a strided
+//   convolution; vjp_conv_general's transposed convolution): XLA's
+//   y[t] = sum_k x_dilated[t + k*rd - lo] w[k] is the input gradient of a forward convolution
+//   with stride d, dilation rd, the kernel flipped and in/out features swapped
+//   (w'[o][c][k'] = w[c][o][K-1-k']), PL = (K-1)*rd - lo and PR = (K-1)*rd - hi, where these
+//   are >= 0: x is that convolution's output gradient, y its input gradient.
+// - Backward weights, for the kernel gradient: vjp_conv_general convolves the input with batch
+//   and features swapped ([C, N, sp]) with the output gradient as the kernel ([O, N, sp']), the
+//   forward strides as kernel dilation, and feature groups as batch groups. Read back, that is
+//   oneDNN's weight gradient of a forward convolution with x as its source (viewed as
+//   [N, C, sp] through strides), w as its output gradient and y as its weight gradient, our
+//   window strides as its dilation and our kernel dilation as its strides. Any call without
+//   input dilation or feature groups maps so; it pays when the kernel has more positions than
+//   the output (a weight gradient's "kernel" is the forward output), and always with batch
+//   groups, which the forward mapping cannot take.
 //
 // The primitive is created with "any" layouts so that oneDNN picks its fast blocked formats
 // (nChw16c and friends); our row-major tensors are reordered into them and the result back.
-// Creating the primitive and its three reorders is the expensive part, so all four are cached
-// together per problem signature.
+// The backward primitives are created with the forward primitive descriptor of their problem
+// as hint, as oneDNN requires. Creating the primitive and its three reorders is the expensive
+// part, so all four are cached together per problem signature.
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -28,54 +41,181 @@ using dnnl::memory;
 
 namespace {
 
-// How a conv_general call maps onto a oneDNN primitive.
+using Kind = DnnlConvKind;
+
+// How a conv_general call maps onto a oneDNN primitive: the forward problem oneDNN sees (src
+// [n, c, sp], weights [(groups,) o, i, sp], dst [n, o, sp]) and how our three buffers read as
+// the operands of the primitive that runs.
 struct Mapping {
-  bool deconv = false;
-  memory::dims src_dims, src_strides, w_dims, dst_dims;
+  Kind kind = Kind::Forward;
+  int64_t groups = 1;
+  memory::dims src_dims, w_dims, dst_dims;
   memory::dims strides, dilates, pad_l, pad_r;
-  int64_t src_offset = 0;  ///< elements to skip in the input (cropping)
+  // Our input, kernel and output as oneDNN memory: dims in the role each plays, and strides.
+  memory::dims x_dims, x_strides, k_dims, k_strides, y_dims, y_strides;
+  int64_t x_offset = 0;  ///< elements to skip in the input (cropping)
+  int64_t y_offset = 0;  ///< elements to skip in the output (cropping)
+  bool zero_y = false;   ///< the primitive writes only part of the output; the rest is zero
 };
 
-std::optional<Mapping> map_problem(const ConvGeometry& g) {
-  int64_t d = g.spatial();
-  if (d < 1 || d > 3 || g.batch_groups != 1) return std::nullopt;
-  if (g.n < 1 || g.c < 1 || g.o < 1 || g.i < 1) return std::nullopt;
-  for (int64_t a = 0; a < d; ++a) {
-    if (g.in[a] < 1 || g.k[a] < 1 || g.out[a] < 1) return std::nullopt;
+// Grouped weights get a leading group axis; `o` and `i` are per group.
+memory::dims weight_dims(int64_t groups, int64_t o, int64_t i) {
+  return groups > 1 ? memory::dims{groups, o, i} : memory::dims{o, i};
+}
+
+bool all_positive(const ConvGeometry& g) {
+  if (g.n < 1 || g.c < 1 || g.o < 1 || g.i < 1) return false;
+  for (int64_t a = 0; a < g.spatial(); ++a) {
+    if (g.in[a] < 1 || g.k[a] < 1 || g.out[a] < 1) return false;
   }
+  return true;
+}
+
+bool any_input_dilation(const ConvGeometry& g) {
+  return std::any_of(g.lhs_dilation.begin(), g.lhs_dilation.end(),
+                     [](int64_t v) { return v != 1; });
+}
+
+// Whether oneDNN's output size of an axis (input `size` padded by lo and hi, a window of
+// extent `span` + 1, `stride`) is `out`. oneDNN rounds down like XLA, so a negative right
+// padding smaller than the stride can often be 0 instead: the extra input positions are then
+// never read (or, for the input gradient, written as zeros), and no cropping is needed, which
+// keeps oneDNN on its specialised kernels (jit_1x1 for strided 1x1 convolutions).
+bool output_size_is(int64_t size, int64_t lo, int64_t hi, int64_t span, int64_t stride,
+                    int64_t out) {
+  int64_t room = size + lo + hi - span - 1;
+  return room >= 0 && room / stride + 1 == out;
+}
+
+std::optional<Mapping> map_forward(const ConvGeometry& g) {
+  if (g.batch_groups != 1 || any_input_dilation(g)) return std::nullopt;
   Mapping m;
-  m.deconv =
-      std::any_of(g.lhs_dilation.begin(), g.lhs_dilation.end(), [](int64_t v) { return v != 1; });
+  m.groups = g.feature_groups;
   Shape in_strides = strides_of(g.in);
   m.src_dims = {g.n, g.c};
-  m.src_strides = {g.c * num_elements(g.in), num_elements(g.in)};
+  m.x_strides = {g.c * num_elements(g.in), num_elements(g.in)};
   m.dst_dims = {g.out_n, g.o};
-  int64_t groups = g.feature_groups;
-  m.w_dims = groups > 1 ? memory::dims{groups, g.o / groups, g.i} : memory::dims{g.o, g.i};
-  for (int64_t a = 0; a < d; ++a) {
-    int64_t lo = g.pad_lo[a], hi = g.pad_hi[a], rd = g.rhs_dilation[a];
-    int64_t size = g.in[a];
-    if (m.deconv) {
-      int64_t span = (g.k[a] - 1) * rd;
-      if (g.strides[a] != 1 || span - lo < 0 || span - hi < 0) return std::nullopt;
-      m.strides.push_back(g.lhs_dilation[a]);
-      m.pad_l.push_back(span - lo);
-      m.pad_r.push_back(span - hi);
-    } else {
-      if (lo < 0) m.src_offset += -lo * in_strides[a], size += lo, lo = 0;
-      if (hi < 0) size += hi, hi = 0;
-      if (size < 1) return std::nullopt;
-      m.strides.push_back(g.strides[a]);
-      m.pad_l.push_back(lo);
-      m.pad_r.push_back(hi);
-    }
+  m.w_dims = weight_dims(m.groups, g.o / m.groups, g.i);
+  for (int64_t a = 0; a < g.spatial(); ++a) {
+    int64_t lo = g.pad_lo[a], hi = g.pad_hi[a], size = g.in[a];
+    if (lo < 0) m.x_offset += -lo * in_strides[a], size += lo, lo = 0;
+    int64_t span = (g.k[a] - 1) * g.rhs_dilation[a];
+    if (hi < 0 && output_size_is(size, lo, 0, span, g.strides[a], g.out[a])) hi = 0;
+    if (hi < 0) size += hi, hi = 0;
+    if (size < 1) return std::nullopt;
+    m.strides.push_back(g.strides[a]);
+    m.pad_l.push_back(lo);
+    m.pad_r.push_back(hi);
     m.src_dims.push_back(size);
-    m.src_strides.push_back(in_strides[a]);
+    m.x_strides.push_back(in_strides[a]);
     m.dst_dims.push_back(g.out[a]);
     m.w_dims.push_back(g.k[a]);
-    m.dilates.push_back(rd - 1);  // oneDNN counts the skipped elements
+    m.dilates.push_back(g.rhs_dilation[a] - 1);  // oneDNN counts the skipped elements
   }
+  m.x_dims = m.src_dims;
+  m.k_dims = m.w_dims, m.k_strides = strides_of(m.w_dims);
+  m.y_dims = m.dst_dims, m.y_strides = strides_of(m.dst_dims);
   return m;
+}
+
+std::optional<Mapping> map_backward_data(const ConvGeometry& g) {
+  if (g.batch_groups != 1 || !any_input_dilation(g)) return std::nullopt;
+  Mapping m;
+  m.kind = Kind::BackwardData;
+  int64_t groups = m.groups = g.feature_groups;
+  int64_t pk = num_elements(g.k);
+  // The forward problem: our output is its source, our input its output.
+  m.src_dims = {g.out_n, g.o};
+  m.dst_dims = {g.n, g.c};
+  // Its weights [groups, c/groups, o/groups, k] are our (flipped) kernel [o, c/groups, k] with
+  // the two feature axes swapped within each group.
+  m.w_dims = weight_dims(groups, g.i, g.o / groups);
+  m.k_strides =
+      groups > 1 ? memory::dims{g.o / groups * g.i * pk, pk, g.i * pk} : memory::dims{pk, g.i * pk};
+  Shape k_spatial = strides_of(g.k), out_strides = strides_of(g.out);
+  m.y_strides = {g.o * num_elements(g.out), num_elements(g.out)};
+  for (int64_t a = 0; a < g.spatial(); ++a) {
+    if (g.strides[a] != 1) return std::nullopt;
+    int64_t span = (g.k[a] - 1) * g.rhs_dilation[a];
+    int64_t pl = span - g.pad_lo[a], pr = span - g.pad_hi[a], size = g.out[a];
+    // Negative padding of the forward problem: it never reads the first -pl or last -pr
+    // positions of its input, whose gradient (our output) is zero there.
+    if (pl < 0) m.y_offset += -pl * out_strides[a], size += pl, pl = 0, m.zero_y = true;
+    if (pr < 0 && output_size_is(size, pl, 0, span, g.lhs_dilation[a], g.in[a])) pr = 0;
+    if (pr < 0) size += pr, pr = 0, m.zero_y = true;
+    if (size < 1) return std::nullopt;
+    m.strides.push_back(g.lhs_dilation[a]);
+    m.dilates.push_back(g.rhs_dilation[a] - 1);
+    m.pad_l.push_back(pl);
+    m.pad_r.push_back(pr);
+    m.src_dims.push_back(size);
+    m.dst_dims.push_back(g.in[a]);
+    m.w_dims.push_back(g.k[a]);
+    m.k_strides.push_back(k_spatial[a]);
+    m.y_strides.push_back(out_strides[a]);
+  }
+  m.x_dims = m.dst_dims, m.x_strides = strides_of(m.dst_dims);
+  m.k_dims = m.w_dims;
+  m.y_dims = m.src_dims;
+  return m;
+}
+
+std::optional<Mapping> map_backward_weights(const ConvGeometry& g) {
+  if (g.feature_groups != 1 || any_input_dilation(g)) return std::nullopt;
+  Mapping m;
+  m.kind = Kind::BackwardWeights;
+  int64_t groups = m.groups = g.batch_groups;
+  int64_t pin = num_elements(g.in), pk = num_elements(g.k), pout = num_elements(g.out);
+  // The forward problem: batch g.c, g.n input and g.o output channels, in `groups` groups.
+  m.src_dims = {g.c, g.n};
+  m.x_strides = {pin, g.c * pin};
+  m.dst_dims = {g.c, g.o};
+  m.k_strides = {pk, g.i * pk};
+  // Its weight gradient [groups, o/groups, n/groups, out] is our output [n/groups, o, out].
+  m.w_dims = weight_dims(groups, g.o / groups, g.out_n);
+  m.y_strides = groups > 1 ? memory::dims{g.o / groups * pout, pout, g.o * pout}
+                           : memory::dims{pout, g.o * pout};
+  Shape in_strides = strides_of(g.in), k_strides = strides_of(g.k), out_strides = strides_of(g.out);
+  for (int64_t a = 0; a < g.spatial(); ++a) {
+    // Forward stride S = our kernel dilation, forward dilation D = our stride. The positions
+    // read are k*D + t*S - lo for kernel position k < g.out and output position t < g.k; the
+    // input is padded on the right to end exactly after the last one, or cropped there when it
+    // extends by as much as a stride past it.
+    int64_t lo = g.pad_lo[a], size = g.in[a];
+    if (lo < 0) m.x_offset += -lo * in_strides[a], size += lo, lo = 0;
+    int64_t hi = (g.k[a] - 1) * g.rhs_dilation[a] + (g.out[a] - 1) * g.strides[a] + 1 - size - lo;
+    int64_t span = (g.out[a] - 1) * g.strides[a];
+    if (hi < 0 && output_size_is(size, lo, 0, span, g.rhs_dilation[a], g.k[a])) hi = 0;
+    if (hi < 0) size += hi, hi = 0;
+    if (size < 1) return std::nullopt;
+    m.strides.push_back(g.rhs_dilation[a]);
+    m.dilates.push_back(g.strides[a] - 1);
+    m.pad_l.push_back(lo);
+    m.pad_r.push_back(hi);
+    m.src_dims.push_back(size);
+    m.x_strides.push_back(in_strides[a]);
+    m.dst_dims.push_back(g.k[a]);
+    m.k_strides.push_back(k_strides[a]);
+    m.w_dims.push_back(g.out[a]);
+    m.y_strides.push_back(out_strides[a]);
+  }
+  m.x_dims = m.src_dims;
+  m.k_dims = m.dst_dims;
+  m.y_dims = m.w_dims;
+  return m;
+}
+
+// The mappings worth trying for this call, best first.
+std::vector<Mapping> candidates(const ConvGeometry& g) {
+  std::vector<Mapping> out;
+  int64_t d = g.spatial();
+  if (d < 1 || d > 3 || !all_positive(g)) return out;
+  if (auto m = map_backward_data(g)) out.push_back(std::move(*m));
+  if (dnnl_conv_prefers_backward_weights(g)) {
+    if (auto m = map_backward_weights(g)) out.push_back(std::move(*m));
+  }
+  if (auto m = map_forward(g)) out.push_back(std::move(*m));
+  return out;
 }
 
 // A layout oneDNN computes in, with a reorder from/to ours when they differ.
@@ -93,10 +233,11 @@ struct DnnlConv {
   Mapping m;
   dnnl::primitive primitive;
   memory::desc scratchpad;
-  Reordered src, weights, dst;
+  Reordered x, k, y;  ///< our input, kernel and output in the roles of the mapping
+  int x_arg = 0, k_arg = 0, y_arg = 0;
   // Offsets into the scratch of one call (see dnnl_conv_execute).
-  size_t flipped = 0, src_native = 0, src_pad = 0, w_native = 0, w_pad = 0, dst_native = 0,
-         dst_pad = 0, pad = 0, bytes = 0;
+  size_t flipped = 0, x_native = 0, x_pad = 0, k_native = 0, k_pad = 0, y_native = 0, y_pad = 0,
+         pad = 0, bytes = 0;
 };
 
 namespace {
@@ -118,7 +259,7 @@ Reordered make_reordered(const memory::desc& plain, const memory::desc& native, 
   return r;
 }
 
-// Lays out the scratch of one call: the flipped kernel (deconvolution), the reordered operands
+// Lays out the scratch of one call: the flipped kernel (backward data), the reordered operands
 // and result, and every scratchpad.
 void layout_scratch(DnnlConv& e, int64_t flipped_bytes) {
   size_t used = 0;
@@ -127,29 +268,15 @@ void layout_scratch(DnnlConv& e, int64_t flipped_bytes) {
     used += scratch_round(bytes);
   };
   take(e.flipped, static_cast<size_t>(flipped_bytes));
-  for (auto [r, native, pad] : {std::tuple{&e.src, &e.src_native, &e.src_pad},
-                                std::tuple{&e.weights, &e.w_native, &e.w_pad},
-                                std::tuple{&e.dst, &e.dst_native, &e.dst_pad}}) {
+  for (auto [r, native, pad] :
+       {std::tuple{&e.x, &e.x_native, &e.x_pad}, std::tuple{&e.k, &e.k_native, &e.k_pad},
+        std::tuple{&e.y, &e.y_native, &e.y_pad}}) {
     if (!r->reorder) continue;
     take(*native, r->native.get_size());
     take(*pad, r->reorder_scratchpad.get_size());
   }
   take(e.pad, e.scratchpad.get_size());
   e.bytes = used;
-}
-
-template <class PrimitiveDesc, class Primitive>
-std::shared_ptr<const DnnlConv> finish(const PrimitiveDesc& pd, const Mapping& m,
-                                       memory::data_type dt, int64_t flipped_bytes) {
-  if (!dnnl_util::is_optimized(pd)) return nullptr;
-  memory::desc src(m.src_dims, dt, m.src_strides);
-  memory::desc weights(m.w_dims, dt, strides_of(m.w_dims));
-  memory::desc dst(m.dst_dims, dt, strides_of(m.dst_dims));
-  auto e = std::make_shared<DnnlConv>(DnnlConv{
-      m, Primitive(pd), pd.scratchpad_desc(), make_reordered(src, pd.src_desc(), true),
-      make_reordered(weights, pd.weights_desc(), true), make_reordered(dst, pd.dst_desc(), false)});
-  layout_scratch(*e, flipped_bytes);
-  return e;
 }
 
 std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& m,
@@ -159,26 +286,65 @@ std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& 
   };
   auto attr = dnnl_util::default_attr();
   const auto& eng = dnnl_util::engine();
+  const auto algo = dnnl::algorithm::convolution_direct;
   // Same result as forward_inference (no bias, no workspace), but oneDNN 2.6 then picks its
   // nChw16c kernels, whose reorders from our NCHW are cheaper than those to the NHWC of the
-  // kernels it picks for inference; measured faster overall on AVX-512 for f32 and bf16.
+  // kernels it picks for inference; measured faster overall on AVX-512 for f32 and bf16. The
+  // backward primitives need a training forward as hint anyway.
   const auto prop = dnnl::prop_kind::forward_training;
+  auto e = std::make_shared<DnnlConv>();
+  e->m = m;
+  // The native layouts of our input, kernel and output, in that order.
+  memory::desc x_native, k_native, y_native;
   try {
-    if (m.deconv) {
-      dnnl::deconvolution_forward::desc desc(prop, dnnl::algorithm::deconvolution_direct,
-                                             any(m.src_dims), any(m.w_dims), any(m.dst_dims),
-                                             m.strides, m.dilates, m.pad_l, m.pad_r);
-      dnnl::deconvolution_forward::primitive_desc pd(desc, attr, eng);
-      return finish<decltype(pd), dnnl::deconvolution_forward>(pd, m, dt, flipped_bytes);
+    dnnl::convolution_forward::desc fwd(prop, algo, any(m.src_dims), any(m.w_dims), any(m.dst_dims),
+                                        m.strides, m.dilates, m.pad_l, m.pad_r);
+    dnnl::convolution_forward::primitive_desc fwd_pd(fwd, attr, eng);
+    switch (m.kind) {
+      case Kind::Forward: {
+        if (!dnnl_util::is_optimized(fwd_pd)) return nullptr;
+        e->primitive = dnnl::convolution_forward(fwd_pd);
+        e->scratchpad = fwd_pd.scratchpad_desc();
+        x_native = fwd_pd.src_desc(), k_native = fwd_pd.weights_desc();
+        y_native = fwd_pd.dst_desc();
+        e->x_arg = DNNL_ARG_SRC, e->k_arg = DNNL_ARG_WEIGHTS, e->y_arg = DNNL_ARG_DST;
+        break;
+      }
+      case Kind::BackwardData: {
+        dnnl::convolution_backward_data::desc desc(algo, any(m.src_dims), any(m.w_dims),
+                                                   any(m.dst_dims), m.strides, m.dilates, m.pad_l,
+                                                   m.pad_r);
+        dnnl::convolution_backward_data::primitive_desc pd(desc, attr, eng, fwd_pd);
+        if (!dnnl_util::is_optimized(pd)) return nullptr;
+        e->primitive = dnnl::convolution_backward_data(pd);
+        e->scratchpad = pd.scratchpad_desc();
+        x_native = pd.diff_dst_desc(), k_native = pd.weights_desc();
+        y_native = pd.diff_src_desc();
+        e->x_arg = DNNL_ARG_DIFF_DST, e->k_arg = DNNL_ARG_WEIGHTS, e->y_arg = DNNL_ARG_DIFF_SRC;
+        break;
+      }
+      case Kind::BackwardWeights: {
+        dnnl::convolution_backward_weights::desc desc(algo, any(m.src_dims), any(m.w_dims),
+                                                      any(m.dst_dims), m.strides, m.dilates,
+                                                      m.pad_l, m.pad_r);
+        dnnl::convolution_backward_weights::primitive_desc pd(desc, attr, eng, fwd_pd);
+        if (!dnnl_util::is_optimized(pd)) return nullptr;
+        e->primitive = dnnl::convolution_backward_weights(pd);
+        e->scratchpad = pd.scratchpad_desc();
+        x_native = pd.src_desc(), k_native = pd.diff_dst_desc();
+        y_native = pd.diff_weights_desc();
+        e->x_arg = DNNL_ARG_SRC, e->k_arg = DNNL_ARG_DIFF_DST, e->y_arg = DNNL_ARG_DIFF_WEIGHTS;
+        break;
+      }
     }
-    dnnl::convolution_forward::desc desc(prop, dnnl::algorithm::convolution_direct, any(m.src_dims),
-                                         any(m.w_dims), any(m.dst_dims), m.strides, m.dilates,
-                                         m.pad_l, m.pad_r);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
-    return finish<decltype(pd), dnnl::convolution_forward>(pd, m, dt, flipped_bytes);
+    e->x = make_reordered(memory::desc(m.x_dims, dt, m.x_strides), x_native, true);
+    e->k = make_reordered(memory::desc(m.k_dims, dt, m.k_strides), k_native, true);
+    e->y = make_reordered(memory::desc(m.y_dims, dt, m.y_strides), y_native, false);
   } catch (const dnnl::error&) {
-    return nullptr;  // oneDNN rejects this geometry; the reference path takes it
+    return nullptr;  // oneDNN rejects this geometry; another mapping or the reference takes it
   }
+  layout_scratch(*e, flipped_bytes);
+  return e;
 }
 
 // The memory the primitive reads for `r`: the user's buffer, or a reordered copy of it.
@@ -193,35 +359,58 @@ memory stage_in(const Reordered& r, const void* data, std::byte* native, std::by
   return staged;
 }
 
-// The kernel with every spatial block reversed (all spatial axes flipped at once).
+// The kernel with every spatial block reversed (all spatial axes flipped at once), for
+// elements of type T (f32 or bf16 bits).
+template <class T>
+void flip_blocks(const T* in, int64_t blocks, int64_t block, T* out) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    std::reverse_copy(in + b * block, in + (b + 1) * block, out + b * block);
+  }
+}
+
 const void* flipped_kernel(const ConvGeometry& g, int64_t esize, const void* w, std::byte* out) {
   int64_t block = num_elements(g.k), blocks = g.o * g.i;
-  const auto* in = static_cast<const std::byte*>(w);
-  for (int64_t b = 0; b < blocks; ++b) {
-    for (int64_t e = 0; e < block; ++e) {
-      std::memcpy(out + (b * block + e) * esize, in + (b * block + block - 1 - e) * esize,
-                  static_cast<size_t>(esize));
-    }
+  if (esize == 4) {
+    flip_blocks(static_cast<const uint32_t*>(w), blocks, block, reinterpret_cast<uint32_t*>(out));
+  } else {
+    flip_blocks(static_cast<const uint16_t*>(w), blocks, block, reinterpret_cast<uint16_t*>(out));
   }
   return out;
 }
 
 }  // namespace
 
+bool dnnl_conv_prefers_backward_weights(const ConvGeometry& g) {
+  if (g.batch_groups > 1) return true;  // the forward mapping cannot take it
+  // A kernel gradient convolves over the forward output, so its kernel has more positions
+  // than its output; its batch is the forward's channels and its channels the forward's batch.
+  // A forward convolution of a small feature map can have that shape too, but with a small
+  // batch and many channels, where oneDNN's backward-weights kernels were measured 2-7x slower
+  // than its forward ones; a kernel of 32x32 positions or more is a gradient whatever the
+  // channels (a network's stem: 3 channels, the image's size).
+  int64_t positions = num_elements(g.k);
+  return positions > num_elements(g.out) && (4 * g.n >= g.c || positions >= 1024);
+}
+
 std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g) {
   memory::data_type dt = dnnl_util::to_dnnl(dtype);
   if (dt != memory::data_type::f32 && dt != memory::data_type::bf16) return nullptr;
-  std::optional<Mapping> m = map_problem(g);
-  if (!m) return nullptr;
-  dnnl_util::Signature sig{static_cast<int64_t>(dtype), m->deconv, g.feature_groups};
-  for (const memory::dims* v : {&m->src_dims, &m->src_strides, &m->w_dims, &m->dst_dims,
-                                &m->strides, &m->dilates, &m->pad_l, &m->pad_r}) {
-    sig.push_back(static_cast<int64_t>(v->size()));
-    sig.insert(sig.end(), v->begin(), v->end());
+  for (const Mapping& m : candidates(g)) {
+    dnnl_util::Signature sig{static_cast<int64_t>(dtype), static_cast<int64_t>(m.kind), m.groups};
+    sig.push_back(m.x_offset), sig.push_back(m.y_offset), sig.push_back(m.zero_y);
+    for (const memory::dims* v :
+         {&m.src_dims, &m.w_dims, &m.dst_dims, &m.strides, &m.dilates, &m.pad_l, &m.pad_r,
+          &m.x_dims, &m.x_strides, &m.k_dims, &m.k_strides, &m.y_dims, &m.y_strides}) {
+      sig.push_back(static_cast<int64_t>(v->size()));
+      sig.insert(sig.end(), v->begin(), v->end());
+    }
+    // The flipped kernel has o*i*prod(k) elements, which the weight dims fix.
+    int64_t flipped =
+        m.kind == Kind::BackwardData ? g.o * g.i * num_elements(g.k) * byte_size(dtype) : 0;
+    auto entry = cache().get(sig, [&] { return make_entry(dt, m, flipped); });
+    if (entry) return entry;
   }
-  // The kernel a deconvolution flips has o*i*prod(k) elements; the signature fixes all three.
-  int64_t flipped = m->deconv ? g.o * g.i * num_elements(g.k) * byte_size(dtype) : 0;
-  return cache().get(sig, [&] { return make_entry(dt, *m, flipped); });
+  return nullptr;
 }
 
 size_t dnnl_conv_scratch_bytes(const DnnlConv& c) {
@@ -233,23 +422,30 @@ void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, co
   auto* s = static_cast<std::byte*>(scratch);
   dnnl::stream& st = dnnl_util::stream();
   int64_t esize = byte_size(dtype);
-  const void* src_data = static_cast<const std::byte*>(x) + c.m.src_offset * esize;
-  const void* w_data = c.m.deconv ? flipped_kernel(g, esize, w, s + c.flipped) : w;
-  memory src = stage_in(c.src, src_data, s + c.src_native, s + c.src_pad);
-  memory weights = stage_in(c.weights, w_data, s + c.w_native, s + c.w_pad);
-  memory user_dst = dnnl_util::wrap(c.dst.plain, y);
-  memory dst = c.dst.reorder ? dnnl_util::wrap(c.dst.native, s + c.dst_native) : user_dst;
-  c.primitive.execute(st, {{DNNL_ARG_SRC, src},
-                           {DNNL_ARG_WEIGHTS, weights},
-                           {DNNL_ARG_DST, dst},
+  const void* x_data = static_cast<const std::byte*>(x) + c.m.x_offset * esize;
+  const void* k_data =
+      c.m.kind == Kind::BackwardData ? flipped_kernel(g, esize, w, s + c.flipped) : w;
+  memory xm = stage_in(c.x, x_data, s + c.x_native, s + c.x_pad);
+  memory km = stage_in(c.k, k_data, s + c.k_native, s + c.k_pad);
+  if (c.m.zero_y)
+    std::memset(y, 0, static_cast<size_t>(g.out_n * g.o * num_elements(g.out) * esize));
+  memory user_y = dnnl_util::wrap(c.y.plain, static_cast<std::byte*>(y) + c.m.y_offset * esize);
+  memory ym = c.y.reorder ? dnnl_util::wrap(c.y.native, s + c.y_native) : user_y;
+  c.primitive.execute(st, {{c.x_arg, xm},
+                           {c.k_arg, km},
+                           {c.y_arg, ym},
                            {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(c.scratchpad, s + c.pad)}});
-  if (c.dst.reorder) {
-    c.dst.reorder->execute(
-        st, {{DNNL_ARG_FROM, dst},
-             {DNNL_ARG_TO, user_dst},
-             {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(c.dst.reorder_scratchpad, s + c.dst_pad)}});
+  if (c.y.reorder) {
+    c.y.reorder->execute(
+        st, {{DNNL_ARG_FROM, ym},
+             {DNNL_ARG_TO, user_y},
+             {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(c.y.reorder_scratchpad, s + c.y_pad)}});
   }
   st.wait();
+}
+
+DnnlConvKind dnnl_conv_kind(const DnnlConv& c) {
+  return c.m.kind;
 }
 
 bool dnnl_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {

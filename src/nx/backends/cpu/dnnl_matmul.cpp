@@ -77,6 +77,28 @@ void dnnl_matmul_execute(const DnnlMatmul& m, const void* a, const void* b, void
   s.wait();
 }
 
+struct DnnlMatmulArgs {
+  dnnl_util::BoundArgs args;  ///< src, weights, dst, scratchpad
+};
+
+std::shared_ptr<DnnlMatmulArgs> dnnl_matmul_bind(const DnnlMatmul& m, void* scratchpad) {
+  auto b = std::make_shared<DnnlMatmulArgs>();
+  b->args.add(DNNL_ARG_SRC, m.a);
+  b->args.add(DNNL_ARG_WEIGHTS, m.b);
+  b->args.add(DNNL_ARG_DST, m.c);
+  b->args.add(DNNL_ARG_SCRATCHPAD, m.scratchpad, scratchpad);
+  return b;
+}
+
+void dnnl_matmul_run(const DnnlMatmul& m, DnnlMatmulArgs& b, const void* a, const void* w,
+                     void* c) {
+  b.args.set(0, a);
+  b.args.set(1, w);
+  b.args.set(2, c);
+  b.args.execute(m.primitive);
+  dnnl_util::stream().wait();
+}
+
 bool dnnl_matmul(DType dtype, const GemmView& g, const void* a, const void* b, void* c) {
   auto entry = dnnl_matmul_prepare(dtype, g);
   if (!entry) return false;

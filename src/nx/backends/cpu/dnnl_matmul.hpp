@@ -27,6 +27,17 @@ size_t dnnl_matmul_scratchpad_bytes(const DnnlMatmul& m);
 void dnnl_matmul_execute(const DnnlMatmul& m, const void* a, const void* b, void* c,
                          void* scratchpad);
 
+/// The arguments of a prepared primitive bound once: oneDNN memory objects whose data handles
+/// dnnl_matmul_run re-points per run, and the scratchpad fixed at `scratchpad`
+/// (dnnl_matmul_scratchpad_bytes(m) bytes, 64-byte aligned). A caller that runs one primitive
+/// many times from one thread at a time (an instance of a compiled function) keeps one, so
+/// that a run creates no oneDNN objects.
+struct DnnlMatmulArgs;
+std::shared_ptr<DnnlMatmulArgs> dnnl_matmul_bind(const DnnlMatmul& m, void* scratchpad);
+/// Runs `m` over bound arguments. Not thread-safe for one `args`.
+void dnnl_matmul_run(const DnnlMatmul& m, DnnlMatmulArgs& args, const void* a, const void* b,
+                     void* c);
+
 /// Number of cached matmul primitives (for tests of the cache).
 size_t dnnl_matmul_cache_size();
 

@@ -8,8 +8,8 @@
 // same shapes run `vv` over the whole output, a one-element operand runs `sv`/`vs`, and general
 // broadcasting collapses the shapes and calls a loop per row of the innermost collapsed axis
 // (whose operand strides are always 0 or 1, so the same three loops serve every case). The
-// loops are simple enough for -O3 -march=native to vectorize, and nothing here allocates
-// except the general broadcasting path.
+// loops are simple enough for -O3 -march=native to vectorize, and nothing here allocates;
+// compiled code plans the general broadcast once (prepare_elementwise).
 //
 // f16/bf16 run in chunks: widen a chunk to float on the stack, run the float loop, round back
 // to nearest even. Pred is stored as one byte, read as "byte != 0" and only ever written 0/1.
@@ -18,10 +18,12 @@
 #include <cstdint>
 #include <span>
 #include <type_traits>
+#include <vector>
 
 #include "../../core/primitive.hpp"
 #include "../../core/visit_dtype.hpp"
 #include "parallel.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu::ew {
 
@@ -61,13 +63,62 @@ void narrow(const float* in, bfloat16* out, int64_t n);
 
 /// out[i] = loop(in[i]) over the whole tensor, in parallel chunks of at least `grain`.
 void run_unary(const Tensor& in, const Tensor& out, UnaryLoop loop, int64_t grain);
-/// out = a op b with numpy broadcasting (the shape rule computed out's shape).
-void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryLoops& loops,
-                int64_t grain);
-/// General n-ary broadcasting walk: calls row(ctx, ...) on each run of the innermost collapsed
-/// axis, in parallel over the output.
+
+/// Operands a broadcast walk takes at most (select has three).
+inline constexpr size_t kMaxBroadcastOperands = 4;
+
+/// The general n-ary broadcast of operands to an output shape, planned once: dims are the
+/// collapsed loops (size-1 output axes dropped, neighbours merged when every operand is
+/// broadcast on both or on neither), strides[k * m + i] operand i's stride in elements along
+/// loop k (0 where it is broadcast). Fixed arrays (kMaxLoops, strided_index.hpp): planning
+/// allocates nothing either.
+struct BroadcastPlan {
+  int64_t n = 0;  ///< output elements
+  size_t m = 0;   ///< operands
+  size_t nd = 0;  ///< loops
+  int64_t dims[kMaxLoops];
+  int64_t strides[kMaxLoops * kMaxBroadcastOperands];
+  int64_t steps[kMaxBroadcastOperands];  ///< per operand: its stride along the innermost loop
+  int64_t elem[kMaxBroadcastOperands];   ///< per operand: bytes per element
+  int64_t inner = 1;                     ///< size of the innermost loop
+  int64_t out_elem = 0;
+};
+/// Plans the broadcast of `m` operands of shapes *shapes[i] and dtypes dtypes[i] to `out`.
+BroadcastPlan plan_broadcast(const Shape* const* shapes, const DType* dtypes, size_t m,
+                             const Shape& out, DType out_dtype);
+BroadcastPlan plan_broadcast(std::span<const TensorType> in, const TensorType& out);
+/// Runs the walk: calls row(ctx, ...) on each run of the innermost collapsed loop, in parallel
+/// over the output. Allocates nothing.
+void run_broadcast(const BroadcastPlan& plan, std::span<const Tensor> in, const Tensor& out,
+                   RowFn row, const void* ctx, int64_t grain);
+/// plan_broadcast and run_broadcast in one call.
 void run_broadcast(std::span<const Tensor> in, const Tensor& out, RowFn row, const void* ctx,
                    int64_t grain);
+
+/// How a binary op walks its operands: in step (same element counts), one operand a single
+/// value, or the general broadcast.
+struct BinaryPlan {
+  enum class Kind : uint8_t { Empty, VV, VS, SV, General } kind = Kind::Empty;
+  BroadcastPlan walk;  ///< General only
+};
+BinaryPlan plan_binary(const TensorType& a, const TensorType& b, const TensorType& out);
+/// out = a op b with numpy broadcasting as planned. Allocates nothing.
+void run_binary(const BinaryPlan& plan, const Tensor& a, const Tensor& b, const Tensor& out,
+                const BinaryLoops& loops, int64_t grain);
+/// plan_binary and run_binary in one call (the shape rule computed out's shape).
+void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryLoops& loops,
+                int64_t grain);
+
+/// A Binary- or Compare-group primitive on operands of one dtype: its loops and parallel grain
+/// (all loops null when p is not such a primitive or rejects the dtype).
+struct BinaryOp {
+  BinaryLoops loops{};
+  int64_t grain = kGrainCheap;
+};
+BinaryOp arith_op(detail::Prim p, DType t);    ///< elementwise_binary.cpp
+BinaryOp compare_op(detail::Prim p, DType t);  ///< elementwise_compare.cpp
+/// select's row function for values of dtype t (elementwise_compare.cpp).
+RowFn select_row_of(DType t);
 
 /// Raised only if a kernel meets a dtype its shape rule should have rejected.
 [[noreturn]] void unsupported_dtype(const char* op, DType t);
@@ -207,6 +258,17 @@ template <class T, class Op>
 constexpr BinaryLoops binary_loops() {
   return {&binary_loop<T, Op, Bcast::VV>, &binary_loop<T, Op, Bcast::SV>,
           &binary_loop<T, Op, Bcast::VS>};
+}
+
+/// Op's loops for dtype t; all null when class C does not admit t.
+template <detail::DTypeClass C, class Op>
+BinaryLoops loops_of(DType t) {
+  BinaryLoops loops{};
+  detail::visit_dtype(t, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (admits<C, T>()) loops = binary_loops<T, Op>();
+  });
+  return loops;
 }
 
 /// The body of a unary kernel: dispatch on the operand's dtype within class C.

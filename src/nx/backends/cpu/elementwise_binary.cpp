@@ -222,25 +222,43 @@ struct RightShift {
 
 }  // namespace
 
+// name, dtype class, functor, parallel grain.
+#define NX_BINARY_OPS(X)                               \
+  X(add, Numeric, Add, ew::kGrainCheap)                \
+  X(subtract, Numeric, Subtract, ew::kGrainCheap)      \
+  X(multiply, Numeric, Multiply, ew::kGrainCheap)      \
+  X(divide, Float, Divide, ew::kGrainCheap)            \
+  X(quotient, Integer, Quotient, ew::kGrainVmath)      \
+  X(remainder, Numeric, Remainder, ew::kGrainLibm)     \
+  X(pow, Numeric, Pow, ew::kGrainLibm)                 \
+  X(max, Numeric, Max, ew::kGrainCheap)                \
+  X(min, Numeric, Min, ew::kGrainCheap)                \
+  X(atan2, Float, Atan2, ew::kGrainLibm)               \
+  X(bitwise_and, IntPred, BitwiseAnd, ew::kGrainCheap) \
+  X(bitwise_or, IntPred, BitwiseOr, ew::kGrainCheap)   \
+  X(bitwise_xor, IntPred, BitwiseXor, ew::kGrainCheap) \
+  X(left_shift, Integer, LeftShift, ew::kGrainCheap)   \
+  X(right_shift, Integer, RightShift, ew::kGrainCheap)
+
 #define NX_BINARY_KERNEL(name, cls, Op, grain)                                           \
   void kernel_##name(const Params&, std::span<const Tensor> in, std::span<Tensor> out) { \
     ew::binary_kernel<DTypeClass::cls, Op>(#name, in, out, grain);                       \
   }
-NX_BINARY_KERNEL(add, Numeric, Add, ew::kGrainCheap)
-NX_BINARY_KERNEL(subtract, Numeric, Subtract, ew::kGrainCheap)
-NX_BINARY_KERNEL(multiply, Numeric, Multiply, ew::kGrainCheap)
-NX_BINARY_KERNEL(divide, Float, Divide, ew::kGrainCheap)
-NX_BINARY_KERNEL(quotient, Integer, Quotient, ew::kGrainVmath)
-NX_BINARY_KERNEL(remainder, Numeric, Remainder, ew::kGrainLibm)
-NX_BINARY_KERNEL(pow, Numeric, Pow, ew::kGrainLibm)
-NX_BINARY_KERNEL(max, Numeric, Max, ew::kGrainCheap)
-NX_BINARY_KERNEL(min, Numeric, Min, ew::kGrainCheap)
-NX_BINARY_KERNEL(atan2, Float, Atan2, ew::kGrainLibm)
-NX_BINARY_KERNEL(bitwise_and, IntPred, BitwiseAnd, ew::kGrainCheap)
-NX_BINARY_KERNEL(bitwise_or, IntPred, BitwiseOr, ew::kGrainCheap)
-NX_BINARY_KERNEL(bitwise_xor, IntPred, BitwiseXor, ew::kGrainCheap)
-NX_BINARY_KERNEL(left_shift, Integer, LeftShift, ew::kGrainCheap)
-NX_BINARY_KERNEL(right_shift, Integer, RightShift, ew::kGrainCheap)
+NX_BINARY_OPS(NX_BINARY_KERNEL)
 #undef NX_BINARY_KERNEL
+
+ew::BinaryOp ew::arith_op(detail::Prim p, DType t) {
+  switch (p) {
+#define NX_BINARY_CASE(name, cls, Op, grain) \
+  case detail::Prim::name:                   \
+    return {ew::loops_of<DTypeClass::cls, Op>(t), grain};
+    NX_BINARY_OPS(NX_BINARY_CASE)
+#undef NX_BINARY_CASE
+    default:
+      return {};
+  }
+}
+
+#undef NX_BINARY_OPS
 
 }  // namespace nx::cpu

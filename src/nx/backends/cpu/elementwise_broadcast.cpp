@@ -11,8 +11,11 @@
 
 #include "../../core/tensor_impl.hpp"
 #include "elementwise.hpp"
+#include "prepared.hpp"
+#include "strided_index.hpp"
 
-namespace nx::cpu::ew {
+namespace nx::cpu {
+namespace ew {
 
 namespace {
 
@@ -91,114 +94,233 @@ void binary_row(const void* ctx, const char* const* in, const int64_t* steps, ch
   f(in[0], in[1], out, n);
 }
 
-/// The collapsed iteration space of a broadcast: dims[k] and, per operand, strides[i][k] in
-/// elements (0 on broadcast axes). Size-1 output axes are dropped and neighbouring axes merged
-/// when every operand is broadcast on both or on neither.
-struct Walk {
-  std::vector<int64_t> dims;
-  std::vector<std::vector<int64_t>> strides;
-};
-
-Walk collapse(std::span<const Tensor> in, const Shape& out) {
-  const size_t r = out.size(), m = in.size();
-  Walk w;
-  w.strides.resize(m);
-  std::vector<std::vector<int64_t>> full(m, std::vector<int64_t>(r, 0));
-  for (size_t i = 0; i < m; ++i) {
-    const Shape& s = in[i].shape();
-    int64_t stride = 1;
-    for (size_t k = r; k-- > 0;) {
-      size_t lead = r - s.size();
-      int64_t d = k < lead ? 1 : s[k - lead];
-      full[i][k] = d == 1 ? 0 : stride;
-      stride *= d;
-    }
-  }
-  for (size_t k = 0; k < r; ++k) {
-    if (out[k] == 1) continue;
-    bool merge = !w.dims.empty();
-    for (size_t i = 0; i < m && merge; ++i) {
-      merge = (w.strides[i].back() == 0) == (full[i][k] == 0);
-    }
-    if (merge) {
-      w.dims.back() *= out[k];
-      for (size_t i = 0; i < m; ++i) w.strides[i].back() = full[i][k];
-    } else {
-      w.dims.push_back(out[k]);
-      for (size_t i = 0; i < m; ++i) w.strides[i].push_back(full[i][k]);
-    }
-  }
-  return w;
-}
-
 }  // namespace
 
-void run_broadcast(std::span<const Tensor> in, const Tensor& out, RowFn row, const void* ctx,
-                   int64_t grain) {
-  const int64_t n = out.size();
-  if (n == 0) return;
-  const Walk w = collapse(in, out.shape());
-  const size_t m = in.size(), nd = w.dims.size();
-  std::vector<const char*> base(m);
-  std::vector<int64_t> elem(m), steps(m, 1);
-  for (size_t i = 0; i < m; ++i) {
-    base[i] = bytes_of(in[i]);
-    elem[i] = byte_size(in[i].dtype());
-    if (nd > 0) steps[i] = w.strides[i][nd - 1];
+BroadcastPlan plan_broadcast(const Shape* const* shapes, const DType* dtypes, size_t m,
+                             const Shape& out, DType out_dtype) {
+  if (m > kMaxBroadcastOperands) {
+    throw Error("nx: internal error: a broadcast of " + std::to_string(m) + " operands (at most " +
+                std::to_string(kMaxBroadcastOperands) + ")");
   }
-  const int64_t inner = nd > 0 ? w.dims[nd - 1] : 1;
+  BroadcastPlan p;
+  p.m = m;
+  p.n = num_elements(out);
+  p.out_elem = byte_size(out_dtype);
+  for (size_t i = 0; i < m; ++i) p.elem[i] = byte_size(dtypes[i]);
+  if (p.n == 0) return p;
+  // From the innermost axis out: each operand's stride there (0 where it is broadcast), and
+  // axes merged into the loop outside them while every operand is broadcast on both or on
+  // neither (a merged loop steps as its innermost axis does).
+  int64_t run[kMaxBroadcastOperands];
+  std::fill_n(run, m, int64_t{1});
+  const size_t r = out.size();
+  for (size_t k = r; k-- > 0;) {
+    int64_t st[kMaxBroadcastOperands];
+    for (size_t i = 0; i < m; ++i) {
+      const Shape& s = *shapes[i];
+      const size_t lead = r - s.size();
+      const int64_t d = k < lead ? 1 : s[k - lead];
+      st[i] = d == 1 ? 0 : run[i];
+      run[i] *= d;
+    }
+    if (out[k] == 1) continue;
+    bool merge = p.nd > 0;
+    for (size_t i = 0; i < m && merge; ++i) {
+      merge = (p.strides[(p.nd - 1) * m + i] == 0) == (st[i] == 0);
+    }
+    if (merge) {
+      p.dims[p.nd - 1] *= out[k];
+      continue;
+    }
+    check_loops(p.nd + 1, "broadcast");
+    p.dims[p.nd] = out[k];
+    std::copy_n(st, m, p.strides + p.nd * m);
+    ++p.nd;
+  }
+  // Outer to inner.
+  std::reverse(p.dims, p.dims + p.nd);
+  for (size_t a = 0, b = p.nd; a + 1 < b; ++a, --b) {
+    std::swap_ranges(p.strides + a * m, p.strides + (a + 1) * m, p.strides + (b - 1) * m);
+  }
+  for (size_t i = 0; i < m; ++i) p.steps[i] = p.nd > 0 ? p.strides[(p.nd - 1) * m + i] : 1;
+  p.inner = p.nd > 0 ? p.dims[p.nd - 1] : 1;
+  return p;
+}
+
+BroadcastPlan plan_broadcast(std::span<const TensorType> in, const TensorType& out) {
+  const Shape* shapes[kMaxBroadcastOperands + 1] = {};
+  DType dtypes[kMaxBroadcastOperands + 1] = {};
+  const size_t m = std::min(in.size(), kMaxBroadcastOperands + 1);
+  for (size_t i = 0; i < m; ++i) shapes[i] = &in[i].shape, dtypes[i] = in[i].dtype;
+  return plan_broadcast(shapes, dtypes, in.size(), out.shape, out.dtype);
+}
+
+void run_broadcast(const BroadcastPlan& p, std::span<const Tensor> in, const Tensor& out, RowFn row,
+                   const void* ctx, int64_t grain) {
+  const int64_t n = p.n;
+  if (n == 0) return;
+  const size_t m = p.m, nd = p.nd;
+  const char* base[kMaxBroadcastOperands];
+  for (size_t i = 0; i < m; ++i) base[i] = bytes_of(in[i]);
+  const int64_t inner = p.inner, eo = p.out_elem;
   char* o = bytes_of_out(out);
-  const int64_t eo = byte_size(out.dtype());
 
   parallel_for(n, grain, [&](int64_t begin, int64_t end) {
-    // Multi-index of `begin` over the outer axes, and each operand's element offset there.
-    std::vector<int64_t> idx(nd, 0), off(m, 0);
-    std::vector<const char*> ptr(m);
+    // Multi-index of `begin` over the outer loops, and each operand's element offset there.
+    int64_t idx[kMaxLoops], off[kMaxBroadcastOperands] = {};
+    const char* ptr[kMaxBroadcastOperands];
     int64_t rest = begin / inner, col = begin % inner;
     for (size_t k = nd > 0 ? nd - 1 : 0; k-- > 0;) {
-      idx[k] = rest % w.dims[k];
-      rest /= w.dims[k];
-      for (size_t i = 0; i < m; ++i) off[i] += idx[k] * w.strides[i][k];
+      idx[k] = rest % p.dims[k];
+      rest /= p.dims[k];
+      for (size_t i = 0; i < m; ++i) off[i] += idx[k] * p.strides[k * m + i];
     }
     for (int64_t pos = begin; pos < end;) {
       int64_t len = std::min(inner - col, end - pos);
-      for (size_t i = 0; i < m; ++i) ptr[i] = base[i] + (off[i] + col * steps[i]) * elem[i];
-      row(ctx, ptr.data(), steps.data(), o + pos * eo, len);
+      for (size_t i = 0; i < m; ++i) ptr[i] = base[i] + (off[i] + col * p.steps[i]) * p.elem[i];
+      row(ctx, ptr, p.steps, o + pos * eo, len);
       pos += len;
       col = 0;
-      for (size_t k = nd > 0 ? nd - 1 : 0; k-- > 0;) {  // odometer over the outer axes
-        for (size_t i = 0; i < m; ++i) off[i] += w.strides[i][k];
-        if (++idx[k] < w.dims[k]) break;
-        for (size_t i = 0; i < m; ++i) off[i] -= w.strides[i][k] * w.dims[k];
+      for (size_t k = nd > 0 ? nd - 1 : 0; k-- > 0;) {  // odometer over the outer loops
+        for (size_t i = 0; i < m; ++i) off[i] += p.strides[k * m + i];
+        if (++idx[k] < p.dims[k]) break;
+        for (size_t i = 0; i < m; ++i) off[i] -= p.strides[k * m + i] * p.dims[k];
         idx[k] = 0;
       }
     }
   });
 }
 
-void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryLoops& loops,
-                int64_t grain) {
-  const int64_t n = out.size(), na = a.size(), nb = b.size();
-  if (n == 0) return;
+void run_broadcast(std::span<const Tensor> in, const Tensor& out, RowFn row, const void* ctx,
+                   int64_t grain) {
+  const Shape* shapes[kMaxBroadcastOperands + 1] = {};
+  DType dtypes[kMaxBroadcastOperands + 1] = {};
+  const size_t m = std::min(in.size(), kMaxBroadcastOperands + 1);
+  for (size_t i = 0; i < m; ++i) shapes[i] = &in[i].shape(), dtypes[i] = in[i].dtype();
+  run_broadcast(plan_broadcast(shapes, dtypes, in.size(), out.shape(), out.dtype()), in, out, row,
+                ctx, grain);
+}
+
+namespace {
+
+// An operand with as many elements as the output has its layout (only size-1 axes differ).
+BinaryPlan::Kind binary_kind(int64_t n, int64_t na, int64_t nb) {
+  using K = BinaryPlan::Kind;
+  if (n == 0) return K::Empty;
+  if (na == n && nb == n) return K::VV;
+  if (na == n && nb == 1) return K::VS;
+  if (na == 1 && nb == n) return K::SV;
+  return K::General;
+}
+
+}  // namespace
+
+BinaryPlan plan_binary(const TensorType& a, const TensorType& b, const TensorType& out) {
+  BinaryPlan p;
+  p.kind = binary_kind(num_elements(out.shape), num_elements(a.shape), num_elements(b.shape));
+  if (p.kind == BinaryPlan::Kind::General) {
+    const Shape* shapes[2] = {&a.shape, &b.shape};
+    const DType dtypes[2] = {a.dtype, b.dtype};
+    p.walk = plan_broadcast(shapes, dtypes, 2, out.shape, out.dtype);
+  }
+  return p;
+}
+
+void run_binary(const BinaryPlan& plan, const Tensor& a, const Tensor& b, const Tensor& out,
+                const BinaryLoops& loops, int64_t grain) {
+  const int64_t n = out.size();
   const char* pa = bytes_of(a);
   const char* pb = bytes_of(b);
   char* o = bytes_of_out(out);
   const int64_t e = byte_size(a.dtype()), eo = byte_size(out.dtype());
-  // An operand with as many elements as the output has its layout (only size-1 axes differ).
-  if (na == n && nb == n) {
-    parallel_for(n, grain, [&](int64_t s, int64_t t) {
-      loops.vv(pa + s * e, pb + s * e, o + s * eo, t - s);
-    });
-  } else if (na == n && nb == 1) {
-    parallel_for(n, grain,
-                 [&](int64_t s, int64_t t) { loops.vs(pa + s * e, pb, o + s * eo, t - s); });
-  } else if (na == 1 && nb == n) {
-    parallel_for(n, grain,
-                 [&](int64_t s, int64_t t) { loops.sv(pa, pb + s * e, o + s * eo, t - s); });
-  } else {
-    const Tensor ops[2] = {a, b};
-    run_broadcast(ops, out, &binary_row, &loops, grain);
+  switch (plan.kind) {
+    case BinaryPlan::Kind::Empty:
+      return;
+    case BinaryPlan::Kind::VV:
+      parallel_for(n, grain, [&](int64_t s, int64_t t) {
+        loops.vv(pa + s * e, pb + s * e, o + s * eo, t - s);
+      });
+      return;
+    case BinaryPlan::Kind::VS:
+      parallel_for(n, grain,
+                   [&](int64_t s, int64_t t) { loops.vs(pa + s * e, pb, o + s * eo, t - s); });
+      return;
+    case BinaryPlan::Kind::SV:
+      parallel_for(n, grain,
+                   [&](int64_t s, int64_t t) { loops.sv(pa, pb + s * e, o + s * eo, t - s); });
+      return;
+    case BinaryPlan::Kind::General: {
+      const Tensor ops[2] = {a, b};
+      run_broadcast(plan.walk, ops, out, &binary_row, &loops, grain);
+      return;
+    }
   }
 }
 
-}  // namespace nx::cpu::ew
+void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryLoops& loops,
+                int64_t grain) {
+  BinaryPlan plan;
+  plan.kind = binary_kind(out.size(), a.size(), b.size());
+  if (plan.kind == BinaryPlan::Kind::General) {
+    const Shape* shapes[2] = {&a.shape(), &b.shape()};
+    const DType dtypes[2] = {a.dtype(), b.dtype()};
+    plan.walk = plan_broadcast(shapes, dtypes, 2, out.shape(), out.dtype());
+  }
+  run_binary(plan, a, b, out, loops, grain);
+}
+
+}  // namespace ew
+
+namespace {
+
+class PreparedBinary final : public PreparedKernel {
+ public:
+  PreparedBinary(ew::BinaryPlan plan, ew::BinaryOp op) : plan_(std::move(plan)), op_(op) {}
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void*) const override {
+    ew::run_binary(plan_, in[0], in[1], out[0], op_.loops, op_.grain);
+  }
+
+ private:
+  ew::BinaryPlan plan_;
+  ew::BinaryOp op_;
+};
+
+class PreparedSelect final : public PreparedKernel {
+ public:
+  PreparedSelect(ew::BroadcastPlan plan, ew::RowFn row) : plan_(std::move(plan)), row_(row) {}
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void*) const override {
+    ew::run_broadcast(plan_, in, out[0], row_, nullptr, ew::kGrainCheap);
+  }
+
+ private:
+  ew::BroadcastPlan plan_;
+  ew::RowFn row_;
+};
+
+}  // namespace
+
+std::unique_ptr<PreparedKernel> prepare_elementwise(detail::Prim p, std::span<const TensorType> in,
+                                                    std::span<const TensorType> out) {
+  using detail::PrimGroup;
+  const PrimGroup group = detail::info(p).group;
+  if (group == PrimGroup::Binary || group == PrimGroup::Compare) {
+    ew::BinaryOp op =
+        group == PrimGroup::Binary ? ew::arith_op(p, in[0].dtype) : ew::compare_op(p, in[0].dtype);
+    ew::BinaryPlan plan = ew::plan_binary(in[0], in[1], out[0]);
+    // Operands in step or a single value: the kernel makes no plan. A dtype the op rejects: the
+    // kernel reports it.
+    if (plan.kind != ew::BinaryPlan::Kind::General || op.loops.vv == nullptr) return nullptr;
+    return std::make_unique<PreparedBinary>(std::move(plan), op);
+  }
+  if (p == detail::Prim::select) {
+    const int64_t n = num_elements(out[0].shape);
+    bool in_step = true;
+    for (const TensorType& t : in) in_step = in_step && num_elements(t.shape) == n;
+    if (in_step) return nullptr;
+    return std::make_unique<PreparedSelect>(ew::plan_broadcast(in, out[0]),
+                                            ew::select_row_of(out[0].dtype));
+  }
+  return nullptr;
+}
+
+}  // namespace nx::cpu

@@ -90,7 +90,9 @@ void select_row_pred(const void*, const char* const* in, const int64_t* steps, c
   for (int64_t i = 0; i < n; ++i) o[i] = (c[i * sc] != 0 ? a[i * sa] : b[i * sb]) != 0;
 }
 
-ew::RowFn select_row_for(DType dt) {
+}  // namespace
+
+ew::RowFn ew::select_row_of(DType dt) {
   if (dt == DType::Pred) return &select_row_pred;
   switch (byte_size(dt)) {
     case 1:
@@ -104,23 +106,38 @@ ew::RowFn select_row_for(DType dt) {
   }
 }
 
-}  // namespace
+#define NX_COMPARE_OPS(X)  \
+  X(equal, Equal)          \
+  X(not_equal, NotEqual)   \
+  X(less, Less)            \
+  X(less_equal, LessEqual) \
+  X(greater, Greater)      \
+  X(greater_equal, GreaterEqual)
 
 #define NX_COMPARE_KERNEL(name, Op)                                                      \
   void kernel_##name(const Params&, std::span<const Tensor> in, std::span<Tensor> out) { \
     ew::binary_kernel<DTypeClass::Any, Op>(#name, in, out, ew::kGrainCheap);             \
   }
-NX_COMPARE_KERNEL(equal, Equal)
-NX_COMPARE_KERNEL(not_equal, NotEqual)
-NX_COMPARE_KERNEL(less, Less)
-NX_COMPARE_KERNEL(less_equal, LessEqual)
-NX_COMPARE_KERNEL(greater, Greater)
-NX_COMPARE_KERNEL(greater_equal, GreaterEqual)
+NX_COMPARE_OPS(NX_COMPARE_KERNEL)
 #undef NX_COMPARE_KERNEL
+
+ew::BinaryOp ew::compare_op(detail::Prim p, DType t) {
+  switch (p) {
+#define NX_COMPARE_CASE(name, Op) \
+  case detail::Prim::name:        \
+    return {ew::loops_of<DTypeClass::Any, Op>(t), ew::kGrainCheap};
+    NX_COMPARE_OPS(NX_COMPARE_CASE)
+#undef NX_COMPARE_CASE
+    default:
+      return {};
+  }
+}
+
+#undef NX_COMPARE_OPS
 
 void kernel_select(const Params&, std::span<const Tensor> in, std::span<Tensor> out) {
   const int64_t n = out[0].size();
-  ew::RowFn row = select_row_for(out[0].dtype());
+  ew::RowFn row = ew::select_row_of(out[0].dtype());
   if (in[0].size() == n && in[1].size() == n && in[2].size() == n) {
     const char* p[3] = {static_cast<const char*>(in[0].raw_data()),
                         static_cast<const char*>(in[1].raw_data()),

@@ -1,9 +1,9 @@
-// Epilogue kernels: a contraction plus bias and post-ops as one oneDNN primitive (see
-// fused_dnnl.hpp for the programs it takes; fused_dnnl_plan.cpp reads them).
+// Epilogue kernels: a contraction plus bias and post-ops as one oneDNN
+// primitive (see fused_dnnl.hpp for the programs it takes; fused_dnnl_plan.cpp
+// reads them).
 #include "fused_dnnl.hpp"
 
 #include <optional>
-#include <unordered_map>
 
 #include "../../core/tensor_impl.hpp"
 #include "dnnl_common.hpp"
@@ -15,9 +15,11 @@ namespace {
 
 using detail::Graph;
 
-// ---- primitives --------------------------------------------------------------------------------
+// ---- primitives
+// --------------------------------------------------------------------------------
 
-/// A layout oneDNN computes in, with a reorder from/to ours when they differ (as dnnl_conv.cpp).
+/// A layout oneDNN computes in, with a reorder from/to ours when they differ
+/// (as dnnl_conv.cpp).
 struct Reordered {
   memory::desc plain, native;
   std::optional<dnnl::reorder> reorder;
@@ -83,8 +85,9 @@ std::shared_ptr<const Entry> make_entry(const Plan& plan) {
                                                  Reordered{c, c, {}, {}}, bias, src1});
     }
     auto any = [&](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
-    // forward_training: the same result as inference without a workspace, and oneDNN 2.6 then
-    // picks the blocked kernels that dnnl_conv.cpp measured faster.
+    // forward_training: the same result as inference without a workspace, and
+    // oneDNN 2.6 then picks the blocked kernels that dnnl_conv.cpp measured
+    // faster.
     const auto prop = dnnl::prop_kind::forward_training;
     auto desc =
         bias ? dnnl::convolution_forward::desc(
@@ -107,17 +110,43 @@ std::shared_ptr<const Entry> make_entry(const Plan& plan) {
   }
 }
 
-memory stage_in(const Reordered& r, const void* data, dnnl_util::Scratch& scratch) {
-  memory user = dnnl_util::wrap(r.plain, data);
-  if (!r.reorder) return user;
-  memory native = dnnl_util::wrap(r.native, scratch.take(r.native.get_size()));
-  void* pad = scratch.take(r.scratchpad.get_size());
-  r.reorder->execute(dnnl_util::stream(),
-                     {{DNNL_ARG_FROM, user},
-                      {DNNL_ARG_TO, native},
-                      {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(r.scratchpad, pad)}});
-  return native;
+// Where one run keeps its native (reordered) operands and result and the
+// scratchpads, when the scratch comes from the caller (compiled code's arena).
+struct Layout {
+  size_t src = 0, src_pad = 0, weights = 0, weights_pad = 0, dst = 0, dst_pad = 0, pad = 0;
+  size_t bytes = 0;
+};
+
+Layout layout_of(const Entry& e) {
+  size_t at = 0;
+  auto take = [&](const memory::desc& md) {
+    const size_t here = at;
+    at += (md.get_size() + 63) / 64 * 64;
+    return here;
+  };
+  Layout l;
+  if (e.src.reorder) l.src = take(e.src.native), l.src_pad = take(e.src.scratchpad);
+  if (e.weights.reorder)
+    l.weights = take(e.weights.native), l.weights_pad = take(e.weights.scratchpad);
+  if (e.dst.reorder) l.dst = take(e.dst.native), l.dst_pad = take(e.dst.scratchpad);
+  l.pad = take(e.scratchpad);
+  l.bytes = at;
+  return l;
 }
+
+// An instance's arguments, bound once over its scratch: only the operands' and
+// the result's data handles change per run.
+struct EpilogueState final : detail::FusedState {
+  std::optional<dnnl_util::BoundArgs> src_reorder, weights_reorder, dst_reorder;
+  dnnl_util::BoundArgs main;
+  // Per-run arguments: (bound args, index, leaf or -1 for the result).
+  struct Slot {
+    dnnl_util::BoundArgs* args;
+    size_t index;
+    int32_t leaf;
+  };
+  std::vector<Slot> slots;
+};
 
 class EpilogueKernel final : public detail::FusedKernel {
  public:
@@ -126,41 +155,78 @@ class EpilogueKernel final : public detail::FusedKernel {
       : e_(std::move(e)),
         plan_(std::move(plan)),
         constants_(std::move(constants)),
-        num_inputs_(num_inputs) {}
+        num_inputs_(num_inputs),
+        layout_(layout_of(*e_)) {}
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) const override {
-    auto leaf = [&](int32_t i) -> const void* {
-      return i < num_inputs_ ? in[static_cast<size_t>(i)].raw_data()
-                             : constants_[static_cast<size_t>(i - num_inputs_)].raw_data();
-    };
     dnnl_util::Scratch scratch;
-    dnnl::stream& s = dnnl_util::stream();
-    std::unordered_map<int, memory> args;
-    args[DNNL_ARG_SRC] = stage_in(e_->src, leaf(plan_.a), scratch);
-    args[DNNL_ARG_WEIGHTS] = stage_in(e_->weights, leaf(plan_.b), scratch);
-    memory user_dst = dnnl_util::wrap(e_->dst.plain, detail::mutable_data(out[0]));
-    memory dst = e_->dst.reorder
-                     ? dnnl_util::wrap(e_->dst.native, scratch.take(e_->dst.native.get_size()))
-                     : user_dst;
-    args[DNNL_ARG_DST] = dst;
-    if (plan_.bias) args[DNNL_ARG_BIAS] = dnnl_util::wrap(*e_->bias, leaf(plan_.bias->leaf));
+    void* s = scratch.take(layout_.bytes);
+    auto state = make_state(s);
+    run_with(in, out, s, state.get());
+  }
+
+  size_t scratch_bytes() const override { return layout_.bytes; }
+
+  std::unique_ptr<detail::FusedState> make_state(void* scratch) const override {
+    auto* base = static_cast<std::byte*>(scratch);
+    auto st = std::make_unique<EpilogueState>();
+    const Entry& e = *e_;
+    using Slot = EpilogueState::Slot;
+    // An operand: read in place, or reordered into the scratch first.
+    auto operand = [&](const Reordered& r, int arg, int32_t leaf, size_t at, size_t pad,
+                       std::optional<dnnl_util::BoundArgs>& reorder) {
+      if (!r.reorder) {
+        st->slots.push_back(Slot{&st->main, st->main.add(arg, r.plain), leaf});
+        return;
+      }
+      reorder.emplace();
+      st->slots.push_back(Slot{&*reorder, reorder->add(DNNL_ARG_FROM, r.plain), leaf});
+      reorder->add(DNNL_ARG_TO, r.native, base + at);
+      reorder->add(DNNL_ARG_SCRATCHPAD, r.scratchpad, base + pad);
+      st->main.add(arg, r.native, base + at);
+    };
+    operand(e.src, DNNL_ARG_SRC, plan_.a, layout_.src, layout_.src_pad, st->src_reorder);
+    operand(e.weights, DNNL_ARG_WEIGHTS, plan_.b, layout_.weights, layout_.weights_pad,
+            st->weights_reorder);
+    if (!e.dst.reorder) {
+      st->slots.push_back(Slot{&st->main, st->main.add(DNNL_ARG_DST, e.dst.plain), -1});
+    } else {
+      st->main.add(DNNL_ARG_DST, e.dst.native, base + layout_.dst);
+      st->dst_reorder.emplace();
+      st->dst_reorder->add(DNNL_ARG_FROM, e.dst.native, base + layout_.dst);
+      st->slots.push_back(
+          Slot{&*st->dst_reorder, st->dst_reorder->add(DNNL_ARG_TO, e.dst.plain), -1});
+      st->dst_reorder->add(DNNL_ARG_SCRATCHPAD, e.dst.scratchpad, base + layout_.dst_pad);
+    }
+    if (plan_.bias) {
+      st->slots.push_back(Slot{&st->main, st->main.add(DNNL_ARG_BIAS, *e.bias), plan_.bias->leaf});
+    }
     size_t b = 0;
     for (size_t i = 0; i < plan_.posts.size(); ++i) {
       if (!plan_.posts[i].binary) continue;
-      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(i)) | DNNL_ARG_SRC_1] =
-          dnnl_util::wrap(e_->src1[b++], leaf(plan_.posts[i].src1.leaf));
+      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(static_cast<int>(i)) | DNNL_ARG_SRC_1;
+      st->slots.push_back(
+          Slot{&st->main, st->main.add(arg, e.src1[b++]), plan_.posts[i].src1.leaf});
     }
-    args[DNNL_ARG_SCRATCHPAD] =
-        dnnl_util::wrap(e_->scratchpad, scratch.take(e_->scratchpad.get_size()));
-    e_->primitive.execute(s, args);
-    if (e_->dst.reorder) {
-      void* pad = scratch.take(e_->dst.scratchpad.get_size());
-      e_->dst.reorder->execute(s,
-                               {{DNNL_ARG_FROM, dst},
-                                {DNNL_ARG_TO, user_dst},
-                                {DNNL_ARG_SCRATCHPAD, dnnl_util::wrap(e_->dst.scratchpad, pad)}});
+    st->main.add(DNNL_ARG_SCRATCHPAD, e.scratchpad, base + layout_.pad);
+    return st;
+  }
+
+  void run_with(std::span<const Tensor> in, std::span<Tensor> out, void*,
+                detail::FusedState* state) const override {
+    auto& st = static_cast<EpilogueState&>(*state);
+    for (const EpilogueState::Slot& slot : st.slots) {
+      const void* data = slot.leaf < 0 ? detail::mutable_data(out[0])
+                         : slot.leaf < num_inputs_
+                             ? in[static_cast<size_t>(slot.leaf)].raw_data()
+                             : constants_[static_cast<size_t>(slot.leaf - num_inputs_)].raw_data();
+      slot.args->set(slot.index, data);
     }
-    s.wait();
+    if (st.src_reorder) st.src_reorder->execute(*e_->src.reorder);
+    if (st.weights_reorder) st.weights_reorder->execute(*e_->weights.reorder);
+    st.main.execute(e_->primitive);
+    if (st.dst_reorder) st.dst_reorder->execute(*e_->dst.reorder);
+    dnnl_util::stream().wait();
   }
 
  private:
@@ -168,6 +234,7 @@ class EpilogueKernel final : public detail::FusedKernel {
   Plan plan_;
   std::vector<Tensor> constants_;
   int32_t num_inputs_;
+  Layout layout_;
 };
 
 }  // namespace

@@ -8,12 +8,14 @@
 // X a tensor input seen through broadcast_in_dim/reshape/implicit broadcasting):
 //   add(y, X) as the first node           bias (matmul: any broadcast; conv: per channel)
 //   add/subtract/multiply/divide/max/min(y, X), add/multiply/max/min(X, y)   binary post-op
+//                                         (conv: X one value or one per output channel)
 //   max(y, 0)                             eltwise relu
 //   multiply/add/subtract by s, s - y, negate   eltwise linear (exact: alpha*y + beta)
 //   divide/max/min by s                   binary post-op with a one-element operand
 //   multiply(y, y)                        eltwise square
 //   exp, log, tanh, sigmoid, sqrt, abs    eltwise exp, log, tanh, logistic, sqrt, abs
-// oneDNN's exp/log/tanh/logistic differ from the eager kernels by a few ulp.
+// A convolution whose kernel gradient form runs faster (dnnl_conv_prefers_backward_weights)
+// takes no epilogue. oneDNN's exp/log/tanh/logistic differ from the eager kernels by a few ulp.
 #pragma once
 
 #include <memory>

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../../core/tensor_impl.hpp"
+#include "contract_conv.hpp"
 #include "contract_gemm.hpp"
 #include "fused_dnnl_plan.hpp"
 
@@ -230,6 +231,9 @@ class Reader {
       const auto& p = std::get<detail::ConvParams>(n.params);
       const size_t d = sa.size() - 2;
       require(d >= 1 && d <= 3 && p.batch_groups == 1);
+      // A kernel gradient runs faster as oneDNN's backward-weights convolution (the plain
+      // conv_general path) than as a forward primitive with post-ops.
+      require(!dnnl_conv_prefers_backward_weights(conv_geometry(p, sa, sb, out.shape)));
       plan_.conv = true;
       plan_.groups = p.feature_groups;
       plan_.a_dims = {sa.begin(), sa.end()};
@@ -295,6 +299,14 @@ class Reader {
     p.binary = true;
     p.alg = alg;
     p.src1 = collapse(view(v), out_type_.shape, groups_);
+    if (plan_.conv) {
+      // oneDNN 2.6's direct convolution kernels take binary operands that are scalars or one
+      // value per output channel; with any other operand (a full tensor, per batch, per
+      // position) it falls back to im2col + GEMM (x64:gemm:jit), measured 3-12x slower than
+      // the direct kernel on ResNet-18's input gradients, far more than a separate elementwise
+      // pass costs; so the chain stops before such an operand.
+      for (size_t i = 0; i < p.src1.dims.size(); ++i) require(i == 1 || p.src1.dims[i] == 1);
+    }
     plan_.posts.push_back(p);
   }
 

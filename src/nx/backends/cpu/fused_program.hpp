@@ -16,6 +16,8 @@
 //   leading axes reduce each tile's values as they are made: rows within a tile with the eager
 //   reduction's lane/pairwise routines, across tiles in fixed-shape pairwise trees, so results
 //   do not depend on the thread count.
+// - A run's working memory (registers, accumulators, partial results) is laid out once from the
+//   program (plan_run) and handed in as scratch: a compiled run allocates nothing.
 #pragma once
 
 #include <array>
@@ -122,20 +124,51 @@ struct Program {
 /// programs cannot run (the caller then interprets it).
 std::unique_ptr<Program> compile_program(const detail::Graph& g);
 
-/// Runs a compiled program: in = the graph's inputs, out = its outputs (pre-allocated).
+/// The working memory of one run of a program, planned from it (plan_run): the call's leaf and
+/// output pointers, its uniform values, each reduction's partial results, and per parallel
+/// chunk its registers and accumulators; with how the work splits.
+struct RunLayout {
+  enum class Mode : uint8_t { Identities, Plain, Trailing, Leading };
+  Mode mode = Mode::Plain;
+  int64_t tasks = 0, grain = 1, chunks = 1;
+  int64_t h = 1;           ///< Trailing (short rows), Leading: rows per tile
+  int64_t row_chunks = 1;  ///< Trailing (long rows): chunks per row
+  int64_t nb = 1, w = 0, per = 1, q = 1, depth = 1;  ///< Leading: see run_program
+  size_t leaf_offset = 0, out_offset = 0, uni_offset = 0;
+  std::vector<size_t> part_offset;  ///< per reduction
+  size_t chunk_offset = 0, chunk_bytes = 0;
+  /// Within a chunk's part (registers first): accumulators, column scratch, pairwise levels and
+  /// their flags.
+  size_t acc_offset = 0, col_offset = 0, levels_offset = 0, has_offset = 0, acc_bytes = 0;
+  size_t scratch_bytes = 0;
+};
+RunLayout plan_run(const Program& p);
+
+/// Runs a compiled program: in = the graph's inputs, out = its outputs (pre-allocated);
+/// `scratch` holds l.scratch_bytes bytes (64-byte aligned). Allocates nothing.
+void run_program(const Program& p, const RunLayout& l, std::span<const Tensor> in,
+                 std::span<Tensor> out, void* scratch);
+/// plan_run and run_program on the calling thread's scratch.
 void run_program(const Program& p, std::span<const Tensor> in, std::span<Tensor> out);
 
 /// A FusedKernel over compile_program/run_program.
 class ElementwiseKernel final : public detail::FusedKernel {
  public:
-  explicit ElementwiseKernel(std::unique_ptr<Program> p) : p_(std::move(p)) {}
+  explicit ElementwiseKernel(std::unique_ptr<Program> p)
+      : p_(std::move(p)), layout_(plan_run(*p_)) {}
   void run(std::span<const Tensor> in, std::span<Tensor> out) const override {
     run_program(*p_, in, out);
+  }
+  size_t scratch_bytes() const override { return layout_.scratch_bytes; }
+  void run_with(std::span<const Tensor> in, std::span<Tensor> out, void* scratch,
+                detail::FusedState*) const override {
+    run_program(*p_, layout_, in, out, scratch);
   }
   const Program& program() const { return *p_; }
 
  private:
   std::unique_ptr<Program> p_;
+  RunLayout layout_;
 };
 
 }  // namespace nx::cpu::fused

@@ -9,6 +9,7 @@
 #include "parallel.hpp"
 #include "reduce_engine.hpp"
 #include "reduce_ops.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu::fused {
 
@@ -21,10 +22,10 @@ constexpr int64_t kChunkElems = 65536;
 /// Most axes a gather walks (after collapsing); compile_program never makes more.
 constexpr size_t kMaxGatherRank = 32;
 
-/// The buffers of one call.
+/// The buffers of one call (arrays in the call's scratch).
 struct Frame {
-  std::vector<const std::byte*> leaf;
-  std::vector<std::byte*> out;
+  const std::byte** leaf = nullptr;
+  std::byte** out = nullptr;
   std::byte* uni = nullptr;
 };
 
@@ -158,22 +159,24 @@ bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
 /// Everything one run needs besides the program.
 struct Run {
   const Program& p;
+  const RunLayout& l;
   const std::vector<Instr>& list;
   const std::vector<Ref>& red_src;
   Frame f;
+  std::byte* scratch;
 
-  size_t reg_bytes() const { return static_cast<size_t>(p.slots * p.slot_bytes); }
   std::byte* out_at(const Reduction& r, int64_t i) const {
     return f.out[static_cast<size_t>(r.out)] + i * r.out_esize;
   }
+  std::byte* chunk(int64_t c) const {
+    return scratch + l.chunk_offset + static_cast<size_t>(c) * l.chunk_bytes;
+  }
+  std::byte* part(size_t j) const { return scratch + l.part_offset[j]; }
 
   void plain() const {
-    const int64_t t = p.tile, tiles = (p.n + t - 1) / t;
-    const int64_t work = std::max<int64_t>(1, static_cast<int64_t>(list.size()));
-    const int64_t grain = std::max<int64_t>(1, std::max<int64_t>(4096, kParallelGrain / work) / t);
-    parallel_for(tiles, grain, [&](int64_t b, int64_t e) {
-      dnnl_util::Scratch scratch;
-      auto* regs = static_cast<std::byte*>(scratch.take(reg_bytes()));
+    const int64_t t = p.tile;
+    parallel_chunks(l.tasks, l.grain, l.chunks, [&](int64_t c, int64_t b, int64_t e) {
+      std::byte* regs = chunk(c);
       for (int64_t i = b; i < e; ++i) exec(p, list, f, regs, i * t, std::min(t, p.n - i * t));
     });
   }
@@ -182,12 +185,10 @@ struct Run {
   void trailing() const {
     const int64_t rows = p.red_rows, k = p.red_len;
     if (k <= p.tile) {
-      const int64_t h = std::max<int64_t>(1, p.tile / k), tiles = (rows + h - 1) / h;
-      const int64_t grain = std::max<int64_t>(1, kParallelGrain / (h * k));
-      parallel_for(tiles, grain, [&](int64_t b, int64_t e) {
-        dnnl_util::Scratch scratch;
-        auto* regs = static_cast<std::byte*>(scratch.take(reg_bytes()));
-        auto* acc = static_cast<std::byte*>(scratch.take(static_cast<size_t>(h) * 16));
+      const int64_t h = l.h;
+      parallel_chunks(l.tasks, l.grain, l.chunks, [&](int64_t ci, int64_t b, int64_t e) {
+        std::byte* regs = chunk(ci);
+        std::byte* acc = regs + l.acc_offset;
         for (int64_t i = b; i < e; ++i) {
           const int64_t r0 = i * h, nr = std::min(h, rows - r0);
           exec(p, list, f, regs, r0 * k, nr * k);
@@ -201,21 +202,16 @@ struct Run {
       return;
     }
     // Long rows: fixed chunks per row, combined in a tree per row.
-    const int64_t c = (k + p.tile - 1) / p.tile, len = (k + c - 1) / c;
-    std::vector<std::vector<std::byte>> parts(p.reductions.size());
-    for (size_t j = 0; j < parts.size(); ++j)
-      parts[j].resize(static_cast<size_t>(rows * c) * p.reductions[j].fns.acc_size);
-    parallel_for(rows * c, std::max<int64_t>(1, kParallelGrain / len), [&](int64_t b, int64_t e) {
-      dnnl_util::Scratch scratch;
-      auto* regs = static_cast<std::byte*>(scratch.take(reg_bytes()));
+    const int64_t c = l.row_chunks, len = (k + c - 1) / c;
+    parallel_chunks(l.tasks, l.grain, l.chunks, [&](int64_t ci, int64_t b, int64_t e) {
+      std::byte* regs = chunk(ci);
       for (int64_t i = b; i < e; ++i) {
-        const int64_t r = i / c, ci = i % c, t0 = r * k + ci * len;
-        const int64_t n = std::min(len, k - ci * len);
+        const int64_t r = i / c, cc = i % c, t0 = r * k + cc * len;
+        const int64_t n = std::min(len, k - cc * len);
         exec(p, list, f, regs, t0, n);
         for (size_t j = 0; j < p.reductions.size(); ++j) {
           const Reduction& red = p.reductions[j];
-          red.fns.rows(resolve(p, f, regs, red_src[j], t0), 1, n,
-                       parts[j].data() + i * red.fns.acc_size);
+          red.fns.rows(resolve(p, f, regs, red_src[j], t0), 1, n, part(j) + i * red.fns.acc_size);
         }
       }
     });
@@ -223,7 +219,7 @@ struct Run {
       const Reduction& red = p.reductions[j];
       const size_t as = red.fns.acc_size;
       for (int64_t r = 0; r < rows; ++r) {
-        std::byte* row = parts[j].data() + static_cast<size_t>(r * c) * as;
+        std::byte* row = part(j) + static_cast<size_t>(r * c) * as;
         for (int64_t step = 1; step < c; step *= 2)
           for (int64_t i = 0; i + step < c; i += 2 * step)
             red.fns.combine(row + i * as, row + (i + step) * as, 1);
@@ -235,35 +231,20 @@ struct Run {
   // K rows of R elements, reduced over the rows.
   void leading() const {
     const int64_t k = p.red_rows, rows_w = p.red_len;
-    int64_t h = 1, nb = 1, w = rows_w;
-    if (rows_w <= p.tile) {
-      h = std::max<int64_t>(1, p.tile / rows_w);
-    } else {
-      nb = (rows_w + p.tile - 1) / p.tile;
-      w = (rows_w + nb - 1) / nb;
-    }
+    const int64_t h = l.h, nb = l.nb, w = l.w, per = l.per, q = l.q, depth = l.depth;
     const int64_t groups = (k + h - 1) / h;
-    const int64_t per = std::max<int64_t>(1, kChunkElems / (h * w));
-    const int64_t q = (groups + per - 1) / per;
-    std::vector<std::vector<std::byte>> parts(p.reductions.size());
-    for (size_t j = 0; j < parts.size(); ++j)
-      parts[j].resize(static_cast<size_t>(q * rows_w) * p.reductions[j].fns.acc_size);
-    int depth = 1;
-    while ((int64_t{1} << (depth - 1)) < per) ++depth;
-    ++depth;
-    parallel_for(nb * q, 1, [&](int64_t b, int64_t e) {
-      dnnl_util::Scratch scratch;
-      auto* regs = static_cast<std::byte*>(scratch.take(reg_bytes()));
-      const size_t acc_bytes = static_cast<size_t>(w) * 16;
-      auto* tile_acc = static_cast<std::byte*>(scratch.take(acc_bytes));
-      auto* col = static_cast<std::byte*>(
-          scratch.take(static_cast<size_t>(std::max<int64_t>(1, column_scratch(h, w))) * 16));
-      std::vector<std::byte*> levels(p.reductions.size() * static_cast<size_t>(depth));
-      for (auto& l : levels) l = static_cast<std::byte*>(scratch.take(acc_bytes));
-      std::vector<char> has(levels.size());
+    const size_t nlevels = p.reductions.size() * static_cast<size_t>(depth);
+    parallel_chunks(l.tasks, 1, l.chunks, [&](int64_t ci, int64_t b, int64_t e) {
+      std::byte* regs = chunk(ci);
+      std::byte* tile_acc = regs + l.acc_offset;
+      std::byte* col = regs + l.col_offset;
+      std::byte* level_data = regs + l.levels_offset;
+      auto* has = reinterpret_cast<char*>(regs + l.has_offset);
+      const size_t acc_bytes = l.acc_bytes;
+      auto level = [&](size_t i) { return level_data + i * acc_bytes; };
       for (int64_t task = b; task < e; ++task) {
         const int64_t cb = task % nb, qi = task / nb, c0 = cb * w, wc = std::min(w, rows_w - c0);
-        std::fill(has.begin(), has.end(), 0);
+        std::fill_n(has, nlevels, char{0});
         for (int64_t g = qi * per; g < std::min(groups, (qi + 1) * per); ++g) {
           const int64_t r0 = g * h, hh = std::min(h, k - r0), t0 = r0 * rows_w + c0;
           exec(p, list, f, regs, t0, nb == 1 ? hh * rows_w : wc);
@@ -272,29 +253,29 @@ struct Run {
             red.fns.columns(resolve(p, f, regs, red_src[j], t0), hh, wc, tile_acc, col);
             // Pairwise across row groups: a binary counter of partial results.
             std::byte* cur = tile_acc;
-            size_t l = 0;
+            size_t lv = 0;
             const size_t base = j * static_cast<size_t>(depth);
-            while (has[base + l]) {
-              red.fns.combine(levels[base + l], cur, wc);
-              cur = levels[base + l];
-              has[base + l] = 0;
-              ++l;
+            while (has[base + lv]) {
+              red.fns.combine(level(base + lv), cur, wc);
+              cur = level(base + lv);
+              has[base + lv] = 0;
+              ++lv;
             }
-            std::memcpy(levels[base + l], cur, static_cast<size_t>(wc) * red.fns.acc_size);
-            has[base + l] = 1;
+            std::memcpy(level(base + lv), cur, static_cast<size_t>(wc) * red.fns.acc_size);
+            has[base + lv] = 1;
           }
         }
         for (size_t j = 0; j < p.reductions.size(); ++j) {
           const Reduction& red = p.reductions[j];
           const size_t base = j * static_cast<size_t>(depth);
           std::byte* res = nullptr;
-          for (size_t l = 0; l < static_cast<size_t>(depth); ++l) {
-            if (!has[base + l]) continue;
-            if (res != nullptr) red.fns.combine(levels[base + l], res, wc);
-            res = levels[base + l];
+          for (size_t lv = 0; lv < static_cast<size_t>(depth); ++lv) {
+            if (!has[base + lv]) continue;
+            if (res != nullptr) red.fns.combine(level(base + lv), res, wc);
+            res = level(base + lv);
           }
-          std::memcpy(parts[j].data() + static_cast<size_t>(qi * rows_w + c0) * red.fns.acc_size,
-                      res, static_cast<size_t>(wc) * red.fns.acc_size);
+          std::memcpy(part(j) + static_cast<size_t>(qi * rows_w + c0) * red.fns.acc_size, res,
+                      static_cast<size_t>(wc) * red.fns.acc_size);
         }
       }
     });
@@ -303,38 +284,126 @@ struct Run {
       const size_t row = static_cast<size_t>(rows_w) * red.fns.acc_size;
       for (int64_t step = 1; step < q; step *= 2)
         for (int64_t i = 0; i + step < q; i += 2 * step)
-          red.fns.combine(parts[j].data() + i * row, parts[j].data() + (i + step) * row, rows_w);
-      red.fns.store(parts[j].data(), out_at(red, 0), rows_w);
+          red.fns.combine(part(j) + i * row, part(j) + (i + step) * row, rows_w);
+      red.fns.store(part(j), out_at(red, 0), rows_w);
     }
   }
 
   void identities() const {
-    for (const Reduction& red : p.reductions) {
+    for (size_t j = 0; j < p.reductions.size(); ++j) {
+      const Reduction& red = p.reductions[j];
       const int64_t size = p.out_size[static_cast<size_t>(red.out)];
-      std::vector<std::byte> acc(static_cast<size_t>(std::max<int64_t>(size, 1)) *
-                                 red.fns.acc_size);
-      red.fns.identity(acc.data(), size);
-      red.fns.store(acc.data(), out_at(red, 0), size);
+      red.fns.identity(part(j), size);
+      red.fns.store(part(j), out_at(red, 0), size);
     }
   }
 };
 
 }  // namespace
 
-void run_program(const Program& p, std::span<const Tensor> in, std::span<Tensor> out) {
+RunLayout plan_run(const Program& p) {
+  RunLayout l;
+  ScratchLayout layout;
+  const size_t leaves = static_cast<size_t>(p.num_inputs) + p.constants.size();
+  l.leaf_offset = layout.add(leaves * sizeof(const std::byte*));
+  l.out_offset = layout.add(p.out_esize.size() * sizeof(std::byte*));
+  l.uni_offset = layout.add(p.uni_leaf.size() * kUniBytes);
+  const size_t reg_bytes = static_cast<size_t>(p.slots * p.slot_bytes);
+  size_t chunk_bytes = scratch_round(reg_bytes);
+  // Per reduction: its partial results across chunks (or its identities when the domain is
+  // empty), `part_elems` accumulators.
+  int64_t part_elems = 0;
+  if (p.n == 0) {
+    l.mode = RunLayout::Mode::Identities;
+  } else if (p.layout == ReduceLayout::None) {
+    l.mode = RunLayout::Mode::Plain;
+    const int64_t t = p.tile;
+    l.tasks = (p.n + t - 1) / t;
+    const int64_t work = std::max<int64_t>(1, static_cast<int64_t>(p.body.size()));
+    l.grain = std::max<int64_t>(1, std::max<int64_t>(4096, kParallelGrain / work) / t);
+  } else if (p.layout == ReduceLayout::Trailing) {
+    l.mode = RunLayout::Mode::Trailing;
+    const int64_t rows = p.red_rows, k = p.red_len;
+    if (k <= p.tile) {
+      l.h = std::max<int64_t>(1, p.tile / k);
+      l.tasks = (rows + l.h - 1) / l.h;
+      l.grain = std::max<int64_t>(1, kParallelGrain / (l.h * k));
+      l.acc_offset = chunk_bytes;
+      chunk_bytes += scratch_round(static_cast<size_t>(l.h) * 16);
+    } else {
+      l.row_chunks = (k + p.tile - 1) / p.tile;
+      const int64_t len = (k + l.row_chunks - 1) / l.row_chunks;
+      l.tasks = rows * l.row_chunks;
+      l.grain = std::max<int64_t>(1, kParallelGrain / len);
+      part_elems = rows * l.row_chunks;
+    }
+  } else {
+    l.mode = RunLayout::Mode::Leading;
+    const int64_t k = p.red_rows, rows_w = p.red_len;
+    l.h = 1, l.nb = 1, l.w = rows_w;
+    if (rows_w <= p.tile) {
+      l.h = std::max<int64_t>(1, p.tile / rows_w);
+    } else {
+      l.nb = (rows_w + p.tile - 1) / p.tile;
+      l.w = (rows_w + l.nb - 1) / l.nb;
+    }
+    const int64_t groups = (k + l.h - 1) / l.h;
+    l.per = std::max<int64_t>(1, kChunkElems / (l.h * l.w));
+    l.q = (groups + l.per - 1) / l.per;
+    l.depth = 1;
+    while ((int64_t{1} << (l.depth - 1)) < l.per) ++l.depth;
+    ++l.depth;
+    l.tasks = l.nb * l.q;
+    l.grain = 1;
+    l.acc_bytes = static_cast<size_t>(l.w) * 16;
+    const size_t nlevels = p.reductions.size() * static_cast<size_t>(l.depth);
+    l.acc_offset = chunk_bytes;
+    chunk_bytes += scratch_round(l.acc_bytes);
+    l.col_offset = chunk_bytes;
+    chunk_bytes +=
+        scratch_round(static_cast<size_t>(std::max<int64_t>(1, column_scratch(l.h, l.w))) * 16);
+    l.levels_offset = chunk_bytes;
+    chunk_bytes += scratch_round(nlevels * l.acc_bytes);
+    l.has_offset = chunk_bytes;
+    chunk_bytes += scratch_round(nlevels);
+    part_elems = l.q * rows_w;
+  }
+  if (l.mode == RunLayout::Mode::Identities) {
+    for (const Reduction& red : p.reductions) {
+      const int64_t size = p.out_size[static_cast<size_t>(red.out)];
+      l.part_offset.push_back(
+          layout.add(static_cast<size_t>(std::max<int64_t>(size, 1)) * red.fns.acc_size));
+    }
+    l.scratch_bytes = layout.bytes();
+    return l;
+  }
+  for (const Reduction& red : p.reductions)
+    l.part_offset.push_back(layout.add(static_cast<size_t>(part_elems) * red.fns.acc_size));
+  l.chunks = chunk_count(l.tasks, l.grain);
+  l.chunk_bytes = chunk_bytes;
+  l.chunk_offset = layout.add(chunk_bytes * static_cast<size_t>(l.chunks));
+  l.scratch_bytes = layout.bytes();
+  return l;
+}
+
+void run_program(const Program& p, const RunLayout& l, std::span<const Tensor> in,
+                 std::span<Tensor> out, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
   Frame f;
+  f.leaf = reinterpret_cast<const std::byte**>(s + l.leaf_offset);
+  f.out = reinterpret_cast<std::byte**>(s + l.out_offset);
+  f.uni = s + l.uni_offset;
   bool aliased = false;
   for (size_t j = 0; j < out.size(); ++j) {
-    f.out.push_back(static_cast<std::byte*>(detail::mutable_data(out[j])));
+    f.out[j] = static_cast<std::byte*>(detail::mutable_data(out[j]));
     for (const Tensor& t : in) {
-      aliased = aliased || overlaps(f.out.back(), static_cast<size_t>(out[j].byte_size()),
-                                    t.raw_data(), static_cast<size_t>(t.byte_size()));
+      aliased = aliased || overlaps(f.out[j], static_cast<size_t>(out[j].byte_size()), t.raw_data(),
+                                    static_cast<size_t>(t.byte_size()));
     }
   }
-  for (const Tensor& t : in) f.leaf.push_back(static_cast<const std::byte*>(t.raw_data()));
-  for (const Tensor& t : p.constants) f.leaf.push_back(static_cast<const std::byte*>(t.raw_data()));
-  dnnl_util::Scratch scratch;
-  f.uni = static_cast<std::byte*>(scratch.take(p.uni_leaf.size() * kUniBytes));
+  size_t nleaf = 0;
+  for (const Tensor& t : in) f.leaf[nleaf++] = static_cast<const std::byte*>(t.raw_data());
+  for (const Tensor& t : p.constants) f.leaf[nleaf++] = static_cast<const std::byte*>(t.raw_data());
   for (size_t u = 0; u < p.uni_leaf.size(); ++u) {
     if (p.uni_leaf[u] >= 0) {
       std::memcpy(f.uni + u * kUniBytes, f.leaf[static_cast<size_t>(p.uni_leaf[u])],
@@ -346,16 +415,23 @@ void run_program(const Program& p, std::span<const Tensor> in, std::span<Tensor>
     fill(p.out_esize[static_cast<size_t>(j)], f.uni + u * kUniBytes, f.out[static_cast<size_t>(j)],
          p.out_size[static_cast<size_t>(j)]);
   }
-  const Run run{p, aliased ? p.body_safe : p.body, aliased ? p.safe_red_src : p.red_src, f};
-  if (p.n == 0) {
-    run.identities();
-  } else if (p.layout == ReduceLayout::None) {
-    run.plain();
-  } else if (p.layout == ReduceLayout::Trailing) {
-    run.trailing();
-  } else {
-    run.leading();
+  const Run run{p, l, aliased ? p.body_safe : p.body, aliased ? p.safe_red_src : p.red_src, f, s};
+  switch (l.mode) {
+    case RunLayout::Mode::Identities:
+      return run.identities();
+    case RunLayout::Mode::Plain:
+      return run.plain();
+    case RunLayout::Mode::Trailing:
+      return run.trailing();
+    case RunLayout::Mode::Leading:
+      return run.leading();
   }
+}
+
+void run_program(const Program& p, std::span<const Tensor> in, std::span<Tensor> out) {
+  const RunLayout l = plan_run(p);
+  dnnl_util::Scratch scratch;
+  run_program(p, l, in, out, scratch.take(l.scratch_bytes));
 }
 
 // ---- reduction routines ------------------------------------------------------------------------

@@ -22,9 +22,8 @@ int64_t clamp_index(I v, int64_t size) {
 
 }  // namespace
 
-IndexPlan make_index_plan(const Shape& x, const Tensor& indices, const Axes& axes) {
+IndexPlan make_index_plan(const Shape& x, const Shape& is, const Axes& axes) {
   IndexPlan p;
-  const Shape& is = indices.shape();
   p.rows = num_elements(Shape(is.begin(), is.end() - 1));
   std::vector<int64_t> stride = strides_of(x);
   std::vector<bool> indexed(x.size(), false);
@@ -47,15 +46,22 @@ IndexPlan make_index_plan(const Shape& x, const Tensor& indices, const Axes& axe
       for (int64_t i = 0; i < x[a]; ++i) next.push_back(off + i * stride[a]);
     p.outer = std::move(next);
   }
-
-  p.base.assign(static_cast<size_t>(p.rows), 0);
-  const int64_t k = static_cast<int64_t>(axes.size());
-  if (k == 0 || p.rows == 0) return p;
-  std::vector<int64_t> size(axes.size()), step(axes.size());
-  for (size_t j = 0; j < axes.size(); ++j) {
-    size[j] = x[static_cast<size_t>(axes[j])];
-    step[j] = stride[static_cast<size_t>(axes[j])];
+  for (int64_t a : axes) {
+    p.size.push_back(x[static_cast<size_t>(a)]);
+    p.step.push_back(stride[static_cast<size_t>(a)]);
   }
+  return p;
+}
+
+void index_bases(const IndexPlan& p, const Tensor& indices, int64_t* base) {
+  const int64_t k = static_cast<int64_t>(p.size.size());
+  if (k == 0) {
+    std::fill_n(base, p.rows, int64_t{0});
+    return;
+  }
+  if (p.rows == 0) return;
+  const int64_t* size = p.size.data();
+  const int64_t* step = p.step.data();
   detail::visit_dtype(indices.dtype(), [&](auto tag) {
     using I = typename decltype(tag)::type;
     if constexpr (std::is_integral_v<I> && !std::is_same_v<I, bool>) {
@@ -64,12 +70,11 @@ IndexPlan make_index_plan(const Shape& x, const Tensor& indices, const Axes& axe
         for (int64_t r = b; r < e; ++r) {
           int64_t off = 0;
           for (int64_t j = 0; j < k; ++j) off += clamp_index(idx[r * k + j], size[j]) * step[j];
-          p.base[static_cast<size_t>(r)] = off;
+          base[r] = off;
         }
       });
     }
   });
-  return p;
 }
 
 }  // namespace nx::cpu

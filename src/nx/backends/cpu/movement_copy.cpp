@@ -28,13 +28,9 @@ void copy_run(const T* s, int64_t ss, T* d, int64_t ds, int64_t n) {
 
 // Rows of the innermost loop, each handled by copy_run; the outer loops split across threads.
 template <class T>
-void copy_rows(const std::vector<CopyDim>& dims, const T* src, T* dst) {
-  if (dims.empty()) {
-    *dst = *src;
-    return;
-  }
-  const CopyDim inner = dims.back();
-  std::vector<CopyDim> outer(dims.begin(), dims.end() - 1);
+void copy_rows(const CopyPlan& plan, const T* src, T* dst) {
+  const CopyDim inner = plan.dims[plan.nd - 1];
+  const std::span<const CopyDim> outer = plan.outer_loops();
   int64_t rows = 1;
   for (const CopyDim& d : outer) rows *= d.size;
   int64_t grain = std::max<int64_t>(1, kParallelGrain / inner.size);
@@ -47,34 +43,77 @@ void copy_rows(const std::vector<CopyDim>& dims, const T* src, T* dst) {
 }
 
 template <class T>
-void copy_typed(std::vector<CopyDim> dims, const T* src, T* dst) {
-  if (!collapse_copy_dims(dims)) return;
-  if (dims.size() >= 2 && dims.back().dst_stride == 1 && dims.back().src_stride != 1 &&
-      dims.back().src_stride != 0) {
-    for (size_t k = 0; k + 1 < dims.size(); ++k) {
-      if (dims[k].src_stride == 1) return transposed_copy(sizeof(T), dims, k, src, dst);
-    }
+void copy_typed(const CopyPlan& plan, const T* src, T* dst) {
+  switch (plan.kind) {
+    case CopyPlan::Kind::Empty:
+      return;
+    case CopyPlan::Kind::One:
+      *dst = *src;
+      return;
+    case CopyPlan::Kind::Rows:
+      return copy_rows(plan, src, dst);
+    case CopyPlan::Kind::Transpose:
+      return transposed_copy(plan, src, dst);
   }
-  copy_rows(dims, src, dst);
 }
 
 }  // namespace
 
-void strided_copy(int elem_bytes, std::vector<CopyDim> dims, const void* src, void* dst) {
-  switch (elem_bytes) {
-    case 1:
-      return copy_typed(std::move(dims), static_cast<const uint8_t*>(src),
-                        static_cast<uint8_t*>(dst));
-    case 2:
-      return copy_typed(std::move(dims), static_cast<const uint16_t*>(src),
-                        static_cast<uint16_t*>(dst));
-    case 4:
-      return copy_typed(std::move(dims), static_cast<const uint32_t*>(src),
-                        static_cast<uint32_t*>(dst));
-    default:
-      return copy_typed(std::move(dims), static_cast<const uint64_t*>(src),
-                        static_cast<uint64_t*>(dst));
+CopyPlan plan_copy(int elem_bytes, std::span<const CopyDim> dims) {
+  CopyPlan plan;
+  plan.elem_bytes = elem_bytes;
+  // collapse_copy_dims, into the plan's array.
+  for (const CopyDim& d : dims) {
+    if (d.size == 0) return plan;  // Empty
+    if (d.size == 1) continue;
+    if (plan.nd > 0) {
+      CopyDim& prev = plan.dims[plan.nd - 1];
+      if (prev.src_stride == d.src_stride * d.size && prev.dst_stride == d.dst_stride * d.size) {
+        prev.size *= d.size;
+        prev.src_stride = d.src_stride;
+        prev.dst_stride = d.dst_stride;
+        continue;
+      }
+    }
+    check_loops(plan.nd + 1, "strided copy");
+    plan.dims[plan.nd++] = d;
   }
+  const size_t nd = plan.nd;
+  const CopyDim* d = plan.dims;
+  if (nd == 0) {
+    plan.kind = CopyPlan::Kind::One;
+    return plan;
+  }
+  if (nd >= 2 && d[nd - 1].dst_stride == 1 && d[nd - 1].src_stride != 1 &&
+      d[nd - 1].src_stride != 0) {
+    for (size_t k = 0; k + 1 < nd; ++k) {
+      if (d[k].src_stride != 1) continue;
+      plan.kind = CopyPlan::Kind::Transpose;
+      plan.k = k;
+      for (size_t i = 0; i + 1 < nd; ++i)
+        if (i != k) plan.outer[plan.nouter++] = d[i];
+      return plan;
+    }
+  }
+  plan.kind = CopyPlan::Kind::Rows;
+  return plan;
+}
+
+void run_copy(const CopyPlan& plan, const void* src, void* dst) {
+  switch (plan.elem_bytes) {
+    case 1:
+      return copy_typed(plan, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst));
+    case 2:
+      return copy_typed(plan, static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst));
+    case 4:
+      return copy_typed(plan, static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst));
+    default:
+      return copy_typed(plan, static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst));
+  }
+}
+
+void strided_copy(int elem_bytes, std::span<const CopyDim> dims, const void* src, void* dst) {
+  run_copy(plan_copy(elem_bytes, dims), src, dst);
 }
 
 namespace {

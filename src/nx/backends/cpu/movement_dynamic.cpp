@@ -14,6 +14,7 @@
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
 #include "movement_copy.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
@@ -30,44 +31,105 @@ int64_t start_value(const Tensor& t) {
   return detail::element_as_int64(t, 0);
 }
 
-// Clamped element offset of the window [start, start + size) per axis of `shape`.
-int64_t clamped_offset(const Shape& shape, const Shape& sizes, std::span<const Tensor> starts) {
-  std::vector<int64_t> st = strides_of(shape);
+// The copy of a window of `window` elements per axis between an array of shape `shape` and a
+// contiguous one, planned once; where the window starts is known only when it runs.
+struct WindowPlan {
+  CopyPlan copy;
+  Shape shape, window;
+  std::vector<int64_t> strides;  ///< of `shape`
+};
+
+WindowPlan plan_window(DType t, const Shape& shape, const Shape& window, bool into_window) {
+  WindowPlan p{{}, shape, window, strides_of(shape)};
+  std::vector<int64_t> wst = strides_of(window);
+  std::vector<CopyDim> dims(shape.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    dims[i] = into_window ? CopyDim{window[i], p.strides[i], wst[i]}
+                          : CopyDim{window[i], wst[i], p.strides[i]};
+  }
+  p.copy = plan_copy(byte_size(t), dims);
+  return p;
+}
+
+// Clamped element offset of the window [start, start + size) per axis.
+int64_t clamped_offset(const WindowPlan& p, std::span<const Tensor> starts) {
   int64_t offset = 0;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    int64_t s = std::clamp<int64_t>(start_value(starts[i]), 0, shape[i] - sizes[i]);
-    offset += s * st[i];
+  for (size_t i = 0; i < p.shape.size(); ++i) {
+    int64_t s = std::clamp<int64_t>(start_value(starts[i]), 0, p.shape[i] - p.window[i]);
+    offset += s * p.strides[i];
   }
   return offset;
 }
 
+void run_dynamic_slice(const WindowPlan& p, std::span<const Tensor> in, const Tensor& out) {
+  if (p.copy.kind == CopyPlan::Kind::Empty) return;
+  const int eb = p.copy.elem_bytes;
+  run_copy(p.copy,
+           static_cast<const std::byte*>(in[0].raw_data()) + clamped_offset(p, in.subspan(1)) * eb,
+           detail::mutable_data(out));
+}
+
+// dynamic_update_slice: the operand copied whole, then the update over its window.
+struct UpdatePlan {
+  CopyPlan operand;
+  WindowPlan update;
+};
+
+UpdatePlan plan_update(const TensorType& x, const TensorType& upd) {
+  const CopyDim whole{num_elements(x.shape), 1, 1};
+  return {plan_copy(byte_size(x.dtype), {&whole, 1}),
+          plan_window(x.dtype, x.shape, upd.shape, false)};
+}
+
+void run_update(const UpdatePlan& p, std::span<const Tensor> in, const Tensor& out) {
+  auto* dst = static_cast<std::byte*>(detail::mutable_data(out));
+  run_copy(p.operand, in[0].raw_data(), dst);
+  if (p.update.copy.kind == CopyPlan::Kind::Empty) return;
+  const int64_t offset = clamped_offset(p.update, in.subspan(2));
+  run_copy(p.update.copy, in[1].raw_data(), dst + offset * p.update.copy.elem_bytes);
+}
+
+class PreparedDynamicSlice final : public PreparedKernel {
+ public:
+  explicit PreparedDynamicSlice(WindowPlan p) : p_(std::move(p)) {}
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void*) const override {
+    run_dynamic_slice(p_, in, out[0]);
+  }
+
+ private:
+  WindowPlan p_;
+};
+
+class PreparedUpdate final : public PreparedKernel {
+ public:
+  explicit PreparedUpdate(UpdatePlan p) : p_(std::move(p)) {}
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void*) const override {
+    run_update(p_, in, out[0]);
+  }
+
+ private:
+  UpdatePlan p_;
+};
+
 }  // namespace
 
 void kernel_dynamic_slice(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
-  const Tensor& x = in[0];
   const Shape& sizes = std::get<detail::DynamicSliceParams>(params).sizes;
-  if (out[0].size() == 0) return;
-  const int eb = byte_size(x.dtype());
-  int64_t offset = clamped_offset(x.shape(), sizes, in.subspan(1));
-  std::vector<int64_t> st = strides_of(x.shape()), ost = strides_of(sizes);
-  std::vector<CopyDim> dims(st.size());
-  for (size_t i = 0; i < dims.size(); ++i) dims[i] = {sizes[i], st[i], ost[i]};
-  strided_copy(eb, std::move(dims), static_cast<const std::byte*>(x.raw_data()) + offset * eb,
-               detail::mutable_data(out[0]));
+  run_dynamic_slice(plan_window(in[0].dtype(), in[0].shape(), sizes, true), in, out[0]);
 }
 
 void kernel_dynamic_update_slice(const Params&, std::span<const Tensor> in, std::span<Tensor> out) {
-  const Tensor& x = in[0];
-  const Tensor& upd = in[1];
-  const int eb = byte_size(x.dtype());
-  auto* dst = static_cast<std::byte*>(detail::mutable_data(out[0]));
-  strided_copy(eb, {{x.size(), 1, 1}}, x.raw_data(), dst);
-  if (upd.size() == 0) return;
-  int64_t offset = clamped_offset(x.shape(), upd.shape(), in.subspan(2));
-  std::vector<int64_t> st = strides_of(upd.shape()), ost = strides_of(x.shape());
-  std::vector<CopyDim> dims(st.size());
-  for (size_t i = 0; i < dims.size(); ++i) dims[i] = {upd.shape()[i], st[i], ost[i]};
-  strided_copy(eb, std::move(dims), upd.raw_data(), dst + offset * eb);
+  run_update(plan_update(in[0].type(), in[1].type()), in, out[0]);
+}
+
+std::unique_ptr<PreparedKernel> prepare_dynamic_slice(const detail::DynamicSliceParams& params,
+                                                      std::span<const TensorType> in) {
+  return std::make_unique<PreparedDynamicSlice>(
+      plan_window(in[0].dtype, in[0].shape, params.sizes, true));
+}
+
+std::unique_ptr<PreparedKernel> prepare_dynamic_update_slice(std::span<const TensorType> in) {
+  return std::make_unique<PreparedUpdate>(plan_update(in[0], in[1]));
 }
 
 }  // namespace nx::cpu

@@ -114,11 +114,9 @@ void full_tile(const T* src, int64_t ss, T* dst, int64_t ds) {
 }
 
 template <class T>
-void transpose_typed(const std::vector<CopyDim>& dims, size_t k, const T* src, T* dst) {
-  const CopyDim rows = dims[k], cols = dims.back();  // rows: src stride 1; cols: dst stride 1
-  std::vector<CopyDim> batch;
-  for (size_t i = 0; i + 1 < dims.size(); ++i)
-    if (i != k) batch.push_back(dims[i]);
+void transpose_typed(const CopyPlan& plan, const T* src, T* dst) {
+  const CopyDim rows = plan.dims[plan.k], cols = plan.dims[plan.nd - 1];  // src / dst stride 1
+  const std::span<const CopyDim> batch = plan.outer_loops();
   int64_t nbatch = 1;
   for (const CopyDim& d : batch) nbatch *= d.size;
   constexpr int64_t tile = kTile<T>;
@@ -128,9 +126,9 @@ void transpose_typed(const std::vector<CopyDim>& dims, size_t k, const T* src, T
                [&](int64_t b, int64_t e) {
                  for (int64_t t = b; t < e; ++t) {
                    const int64_t bi = t / (tr * tc), r0 = (t / tc) % tr * tile, c0 = t % tc * tile;
-                   Odometer od(batch, bi);
-                   const T* s = src + od.src() + c0 * ss + r0;
-                   T* d = dst + od.dst() + r0 * ds + c0;
+                   const auto [so, dof] = offsets_at(batch, bi);
+                   const T* s = src + so + c0 * ss + r0;
+                   T* d = dst + dof + r0 * ds + c0;
                    const int64_t nr = std::min(tile, rows.size - r0),
                                  nc = std::min(tile, cols.size - c0);
                    if (nr == tile && nc == tile) {
@@ -145,20 +143,16 @@ void transpose_typed(const std::vector<CopyDim>& dims, size_t k, const T* src, T
 
 }  // namespace
 
-void transposed_copy(int elem_bytes, const std::vector<CopyDim>& dims, size_t k, const void* src,
-                     void* dst) {
-  switch (elem_bytes) {
+void transposed_copy(const CopyPlan& plan, const void* src, void* dst) {
+  switch (plan.elem_bytes) {
     case 1:
-      return transpose_typed(dims, k, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst));
+      return transpose_typed(plan, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst));
     case 2:
-      return transpose_typed(dims, k, static_cast<const uint16_t*>(src),
-                             static_cast<uint16_t*>(dst));
+      return transpose_typed(plan, static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst));
     case 4:
-      return transpose_typed(dims, k, static_cast<const uint32_t*>(src),
-                             static_cast<uint32_t*>(dst));
+      return transpose_typed(plan, static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst));
     default:
-      return transpose_typed(dims, k, static_cast<const uint64_t*>(src),
-                             static_cast<uint64_t*>(dst));
+      return transpose_typed(plan, static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst));
   }
 }
 

@@ -11,23 +11,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "../../core/params.hpp"
+#include "../../core/primitive.hpp"
 #include "contract_conv.hpp"
 #include "contract_gemm.hpp"
+#include "movement_copy.hpp"
 #include "nx/tensor.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu {
 
 struct DnnlMatmul;
 struct DnnlConv;
-
-/// Scratch regions are carved at multiples of this.
-inline constexpr size_t kScratchAlign = 64;
-inline size_t scratch_round(size_t n) {
-  return (n + kScratchAlign - 1) / kScratchAlign * kScratchAlign;
-}
 
 /// How `gemm` computes one product.
 struct GemmPlan {
@@ -50,11 +48,23 @@ GemmPlan plan_gemm(DType dtype, const GemmView& g);
 /// `scratch` holds plan.scratch_bytes bytes (64-byte aligned).
 void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch);
 
+struct DnnlMatmulArgs;
+/// What a caller that runs one plan many times on the same scratch (an instance of a compiled
+/// function) keeps between runs: the oneDNN arguments bound once (dnnl_matmul_bind).
+struct GemmState {
+  std::shared_ptr<DnnlMatmulArgs> args;  ///< null when the plan runs no oneDNN primitive
+};
+GemmState bind_gemm(const GemmPlan& plan, void* scratch);
+/// run_gemm on the scratch `state` was bound to; creates no oneDNN objects.
+void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
+              GemmState& state);
+
 /// How dot_general reads one operand: in place through group strides, or gathered first into
 /// [batch, outer, inner] order (order_dims / order_strides) at `offset` of the scratch.
 struct DotOperandPlan {
   bool gather = false;
   std::vector<int64_t> order_dims, order_strides;
+  CopyPlan copy;  ///< the gather
   size_t offset = 0;
   int64_t s_batch = 0, s_outer = 0, s_inner = 0;
 };
@@ -71,6 +81,10 @@ struct DotPlan {
 };
 DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorType& b);
 void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch);
+/// As bind_gemm and run_gemm with state.
+GemmState bind_dot(const DotPlan& plan, void* scratch);
+void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
+             GemmState& state);
 
 /// conv_general of one problem (contract_conv.cpp).
 struct ConvPlan {
@@ -85,6 +99,64 @@ struct ConvPlan {
 ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const TensorType& w,
                    const TensorType& y);
 void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch);
+
+// ---- every other primitive ------------------------------------------------------------------
+
+/// What compiled code keeps per instance for one prepared kernel (see make_state).
+struct PreparedState {
+  virtual ~PreparedState() = default;
+};
+
+/// A primitive's kernel prepared for fixed operand types: the plan its eager kernel makes on
+/// every call, made once. run() allocates nothing and gives the eager kernel's bits.
+class PreparedKernel {
+ public:
+  virtual ~PreparedKernel() = default;
+  /// Bytes of scratch run() needs (0: none).
+  virtual size_t scratch_bytes() const { return 0; }
+  /// in/out as for Kernel (backend.hpp); `scratch` holds scratch_bytes() bytes, 64-byte
+  /// aligned, private to this call.
+  virtual void run(std::span<const Tensor> in, std::span<Tensor> out, void* scratch) const = 0;
+  /// State kept between runs on one scratch, made once per instance of a compiled function
+  /// (e.g. oneDNN arguments bound to that scratch with dnnl_util::BoundArgs); null: none.
+  virtual std::unique_ptr<PreparedState> make_state(void* scratch) const { return nullptr; }
+  /// run() with make_state(scratch)'s state: what compiled code calls. One instance's scratch
+  /// and state serve one call at a time.
+  virtual void run_with(std::span<const Tensor> in, std::span<Tensor> out, void* scratch,
+                        PreparedState* state) const {
+    run(in, out, scratch);
+  }
+};
+
+/// The prepared kernel of primitive p for operands `in` and results `out`; null when p's plain
+/// kernel (backend.hpp's kernel_of) allocates nothing per call anyway. dot_general and
+/// conv_general have plans of their own (plan_dot, plan_conv): null for them too.
+std::unique_ptr<PreparedKernel> prepare_kernel(detail::Prim p, const detail::Params& params,
+                                               std::span<const TensorType> in,
+                                               std::span<const TensorType> out);
+
+// The families prepare_kernel dispatches to (null for primitives they do not plan).
+std::unique_ptr<PreparedKernel> prepare_movement(detail::Prim p, const detail::Params& params,
+                                                 std::span<const TensorType> in,
+                                                 std::span<const TensorType> out);
+std::unique_ptr<PreparedKernel> prepare_pad(const detail::PadParams& params,
+                                            std::span<const TensorType> in,
+                                            std::span<const TensorType> out);
+std::unique_ptr<PreparedKernel> prepare_dynamic_slice(const detail::DynamicSliceParams& params,
+                                                      std::span<const TensorType> in);
+std::unique_ptr<PreparedKernel> prepare_dynamic_update_slice(std::span<const TensorType> in);
+std::unique_ptr<PreparedKernel> prepare_elementwise(detail::Prim p, std::span<const TensorType> in,
+                                                    std::span<const TensorType> out);
+std::unique_ptr<PreparedKernel> prepare_reduce(detail::Prim p, const detail::Params& params,
+                                               std::span<const TensorType> in);
+std::unique_ptr<PreparedKernel> prepare_index(detail::Prim p, const detail::Params& params,
+                                              std::span<const TensorType> in,
+                                              std::span<const TensorType> out);
+std::unique_ptr<PreparedKernel> prepare_sort(const detail::Params& params,
+                                             std::span<const TensorType> in);
+std::unique_ptr<PreparedKernel> prepare_qr(const detail::Params& params,
+                                           std::span<const TensorType> in,
+                                           std::span<const TensorType> out);
 
 /// Short description of the path a plan takes ("onednn", "own", "packed+onednn", ...), for
 /// schedule dumps.

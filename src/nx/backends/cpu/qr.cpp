@@ -16,16 +16,20 @@
 // applied to the rest of the matrix at once as the block reflector I - V T V^T, so the trailing
 // matrix is read once per panel rather than once per column. The updates run row by row over
 // contiguous columns (they vectorize); a single large matrix splits its columns over the
-// threads, a batch splits its matrices.
+// threads, a batch splits its matrices. Each parallel chunk factors in its part of the call's
+// scratch, planned with the kernel (QrPlan), so a compiled qr allocates nothing.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "../../core/tensor_impl.hpp"
 #include "../../core/visit_dtype.hpp"
 #include "backend.hpp"
+#include "dnnl_common.hpp"
 #include "parallel.hpp"
+#include "prepared.hpp"
 
 namespace nx::cpu {
 
@@ -75,35 +79,35 @@ constexpr int64_t kBlock = 32;
 /// Columns of the trailing matrix handled together, so that W (kBlock x kColumns) stays in L1.
 constexpr int64_t kColumns = 128;
 
-/// One block of reflectors: V holds rows [row0, m) x jb (row-major, zero above each
-/// reflector's leading 1), T the jb x jb upper triangular factor.
+/// One block of reflectors: V holds rows [row0, row0 + rows) x jb (row-major, zero above each
+/// reflector's leading 1), T the jb x jb upper triangular factor; both live in the scratch.
 template <class C>
 struct Block {
-  int64_t row0 = 0, jb = 0;
-  std::vector<C> v, t;
+  int64_t row0 = 0, jb = 0, rows = 0;
+  C* v = nullptr;
+  C* t = nullptr;
 };
 
 /// T of the compact WY form from V and the taus (LAPACK's larft, forward, columnwise).
 template <class C>
 void form_t(Block<C>& b, const C* tau) {
-  const int64_t jb = b.jb, rows = static_cast<int64_t>(b.v.size()) / std::max<int64_t>(jb, 1);
-  b.t.assign(static_cast<size_t>(jb * jb), C(0));
-  std::vector<C> z(static_cast<size_t>(jb));
+  const int64_t jb = b.jb, rows = b.rows;
+  std::fill_n(b.t, jb * jb, C(0));
+  C z[kBlock];
   for (int64_t i = 0; i < jb; ++i) {
     // z = V[:, 0:i]^T v_i, over the rows where v_i is non-zero.
-    std::fill(z.begin(), z.end(), C(0));
+    std::fill_n(z, jb, C(0));
     for (int64_t r = i; r < rows; ++r) {
-      const C* vr = b.v.data() + r * jb;
-      for (int64_t q = 0; q < i; ++q) z[static_cast<size_t>(q)] += vr[q] * vr[i];
+      const C* vr = b.v + r * jb;
+      for (int64_t q = 0; q < i; ++q) z[q] += vr[q] * vr[i];
     }
     // T[0:i, i] = -tau_i T[0:i, 0:i] z.
     for (int64_t q = 0; q < i; ++q) {
       C acc = 0;
-      for (int64_t l = q; l < i; ++l)
-        acc += b.t[static_cast<size_t>(q * jb + l)] * z[static_cast<size_t>(l)];
-      b.t[static_cast<size_t>(q * jb + i)] = -tau[i] * acc;
+      for (int64_t l = q; l < i; ++l) acc += b.t[q * jb + l] * z[l];
+      b.t[q * jb + i] = -tau[i] * acc;
     }
-    b.t[static_cast<size_t>(i * jb + i)] = tau[i];
+    b.t[i * jb + i] = tau[i];
   }
 }
 
@@ -120,7 +124,7 @@ void apply_block(const Block<C>& b, C* a, int64_t ld, int64_t m, int64_t c0, int
       const int64_t e = std::min(ce, s + kColumns), nc = e - s;
       std::fill(w, w + jb * nc, C(0));
       for (int64_t r = 0; r < rows; ++r) {  // W = V^T A
-        const C* vr = b.v.data() + r * jb;
+        const C* vr = b.v + r * jb;
         const C* ar = a + (b.row0 + r) * ld + s;
         for (int64_t q = 0; q < std::min(jb, r + 1); ++q) {
           const C f = vr[q];
@@ -132,18 +136,17 @@ void apply_block(const Block<C>& b, C* a, int64_t ld, int64_t m, int64_t c0, int
       for (int64_t step = 0; step < jb; ++step) {
         const int64_t p = transpose ? jb - 1 - step : step;
         C* wp = w + p * nc;
-        const C tpp = b.t[static_cast<size_t>(p * jb + p)];
+        const C tpp = b.t[p * jb + p];
         for (int64_t c = 0; c < nc; ++c) wp[c] *= tpp;
         const int64_t q0 = transpose ? 0 : p + 1, q1 = transpose ? p : jb;
         for (int64_t q = q0; q < q1; ++q) {
-          const C f = transpose ? b.t[static_cast<size_t>(q * jb + p)]
-                                : b.t[static_cast<size_t>(p * jb + q)];
+          const C f = transpose ? b.t[q * jb + p] : b.t[p * jb + q];
           const C* wq = w + q * nc;
           for (int64_t c = 0; c < nc; ++c) wp[c] += f * wq[c];
         }
       }
       for (int64_t r = 0; r < rows; ++r) {  // A -= V W
-        const C* vr = b.v.data() + r * jb;
+        const C* vr = b.v + r * jb;
         C* ar = a + (b.row0 + r) * ld + s;
         for (int64_t q = 0; q < std::min(jb, r + 1); ++q) {
           const C f = vr[q];
@@ -161,42 +164,88 @@ void apply_block(const Block<C>& b, C* a, int64_t ld, int64_t m, int64_t c0, int
   }
 }
 
-/// Scratch of one factorization, reused across the matrices a thread handles.
-template <class C>
-struct QrWork {
-  std::vector<C> r, q, v, tau, w;
-  std::vector<Block<C>> blocks;
+/// A QR kernel planned for its operand type: the matrix sizes, how the batch splits, and the
+/// scratch of one factorization (per parallel chunk, reused across the matrices it handles).
+struct QrPlan {
+  bool complete = false;
+  int64_t m = 0, n = 0, k = 0, qcols = 0, rrows = 0, batch = 0;
+  bool split_batch = false;
+  int64_t grain = 1, chunks = 1;
+  size_t r = 0, q = 0, v = 0, tau = 0, w = 0, blocks = 0, vt = 0;  ///< offsets in a chunk's part
+  size_t chunk_bytes = 0, scratch_bytes = 0;
 };
 
-/// Factors one m x n matrix `x` into q (m x qcols) and r (rrows x n).
-template <class T, class C>
-void qr_matrix(const T* x, int64_t m, int64_t n, bool complete, T* q_out, T* r_out, QrWork<C>& s,
-               bool parallel) {
-  const int64_t k = std::min(m, n);
-  const int64_t qcols = complete ? m : k;
-  const int64_t rrows = complete ? m : k;
-  s.r.resize(static_cast<size_t>(m * n));
-  for (int64_t i = 0; i < m * n; ++i) s.r[static_cast<size_t>(i)] = static_cast<C>(x[i]);
-  s.v.assign(static_cast<size_t>(m), C(0));
-  s.tau.assign(static_cast<size_t>(k), C(0));
-  s.w.assign(static_cast<size_t>(std::max(n, m)), C(0));
-  s.blocks.resize(static_cast<size_t>((k + kBlock - 1) / kBlock));
-  C* r = s.r.data();
+QrPlan plan_qr(bool complete, const TensorType& x) {
+  QrPlan p;
+  p.complete = complete;
+  const Shape& s = x.shape;
+  p.m = s[s.size() - 2];
+  p.n = s[s.size() - 1];
+  p.batch = num_elements(Shape(s.begin(), s.end() - 2));
+  p.k = std::min(p.m, p.n);
+  p.qcols = complete ? p.m : p.k;
+  p.rrows = complete ? p.m : p.k;
+  if (p.batch == 0) return p;
+  // Work per matrix ~ m * n * min(m, n): split the batch when it has enough matrices,
+  // otherwise split each matrix's column updates.
+  const int64_t flops = std::max<int64_t>(1, p.m * p.n * std::max<int64_t>(p.k, 1));
+  p.split_batch = p.batch > 1;
+  p.grain = p.split_batch ? std::max<int64_t>(1, kParallelGrain / flops) : p.batch + 1;
+  p.chunks = chunk_count(p.batch, p.grain);
+  const size_t c = x.dtype == DType::F64 ? sizeof(double) : sizeof(float);
+  const int64_t nblocks = (p.k + kBlock - 1) / kBlock;
+  int64_t vt = 0;  // V and T of every block
+  for (int64_t j0 = 0; j0 < p.k; j0 += kBlock) {
+    const int64_t jb = std::min(kBlock, p.k - j0);
+    vt += (p.m - j0) * jb + jb * jb;
+  }
+  ScratchLayout chunk;
+  p.r = chunk.add(static_cast<size_t>(p.m * p.n) * c);
+  p.q = chunk.add(static_cast<size_t>(p.m * p.qcols) * c);
+  p.v = chunk.add(static_cast<size_t>(p.m) * c);
+  p.tau = chunk.add(static_cast<size_t>(p.k) * c);
+  p.w = chunk.add(static_cast<size_t>(std::max(p.n, p.m)) * c);
+  p.blocks = chunk.add(static_cast<size_t>(nblocks) * sizeof(Block<double>));
+  p.vt = chunk.add(static_cast<size_t>(vt) * c);
+  p.chunk_bytes = chunk.bytes();
+  p.scratch_bytes = p.chunk_bytes * static_cast<size_t>(p.chunks);
+  return p;
+}
 
-  for (int64_t j0 = 0, bi = 0; j0 < k; j0 += kBlock, ++bi) {
-    Block<C>& blk = s.blocks[static_cast<size_t>(bi)];
+/// Factors one m x n matrix `x` into q (m x qcols) and r (rrows x n), working in `work` (one
+/// chunk's part of the scratch).
+template <class T, class C>
+void qr_matrix(const QrPlan& p, const T* x, T* q_out, T* r_out, std::byte* work, bool parallel) {
+  const int64_t m = p.m, n = p.n, k = p.k, qcols = p.qcols, rrows = p.rrows;
+  C* r = reinterpret_cast<C*>(work + p.r);
+  C* v = reinterpret_cast<C*>(work + p.v);
+  C* tau = reinterpret_cast<C*>(work + p.tau);
+  C* w = reinterpret_cast<C*>(work + p.w);
+  auto* blocks = reinterpret_cast<Block<C>*>(work + p.blocks);
+  C* vt = reinterpret_cast<C*>(work + p.vt);
+  for (int64_t i = 0; i < m * n; ++i) r[i] = static_cast<C>(x[i]);
+  std::fill_n(v, m, C(0));
+  std::fill_n(tau, k, C(0));
+  std::fill_n(w, std::max(n, m), C(0));
+  int64_t nblocks = 0;
+
+  for (int64_t j0 = 0; j0 < k; j0 += kBlock) {
+    Block<C>& blk = *std::construct_at(blocks + nblocks++);
     blk.row0 = j0;
     blk.jb = std::min(kBlock, k - j0);
-    blk.v.assign(static_cast<size_t>((m - j0) * blk.jb), C(0));
+    blk.rows = m - j0;
+    blk.v = vt;
+    blk.t = vt + blk.rows * blk.jb;
+    vt = blk.t + blk.jb * blk.jb;
+    std::fill_n(blk.v, blk.rows * blk.jb, C(0));
     // Panel: reflectors of columns [j0, j0 + jb), applied within the panel only.
     for (int64_t j = j0; j < j0 + blk.jb; ++j) {
       // Reflector that zeroes r[j+1.., j] (LAPACK's larfg): beta = -sign(alpha) * ||x||.
-      C* v = s.v.data();
       C alpha = r[j * n + j];
       C xnorm = scaled_norm(r + (j + 1) * n + j, m - j - 1, n);
       if (xnorm == 0) continue;  // nothing below the diagonal: no reflector (tau = 0, v = 0)
       C beta = -std::copysign(std::hypot(alpha, xnorm), alpha);
-      C tau = (beta - alpha) / beta;
+      C t = (beta - alpha) / beta;
       C scale = C(1) / (alpha - beta);
       v[j] = 1;
       for (int64_t i = j + 1; i < m; ++i) {
@@ -204,22 +253,21 @@ void qr_matrix(const T* x, int64_t m, int64_t n, bool complete, T* q_out, T* r_o
         r[i * n + j] = 0;
       }
       r[j * n + j] = beta;
-      s.tau[static_cast<size_t>(j)] = tau;
-      apply_reflector(r, n, j, m, v, tau, j + 1, j0 + blk.jb, s.w.data());
-      for (int64_t i = j; i < m; ++i)
-        blk.v[static_cast<size_t>((i - j0) * blk.jb + (j - j0))] = v[i];
+      tau[j] = t;
+      apply_reflector(r, n, j, m, v, t, j + 1, j0 + blk.jb, w);
+      for (int64_t i = j; i < m; ++i) blk.v[(i - j0) * blk.jb + (j - j0)] = v[i];
     }
-    form_t(blk, s.tau.data() + j0);
+    form_t(blk, tau + j0);
     apply_block(blk, r, n, m, j0 + blk.jb, n, true, parallel);
   }
 
   // Q = H_0 H_1 ... H_{k-1} applied to the first qcols columns of I, accumulated backwards so
   // that block b only touches rows and columns >= its first row.
-  s.q.assign(static_cast<size_t>(m * qcols), C(0));
-  C* q = s.q.data();
+  C* q = reinterpret_cast<C*>(work + p.q);
+  std::fill_n(q, m * qcols, C(0));
   for (int64_t i = 0; i < std::min(m, qcols); ++i) q[i * qcols + i] = 1;
-  for (size_t bi = s.blocks.size(); bi-- > 0;) {
-    const Block<C>& blk = s.blocks[bi];
+  for (int64_t bi = nblocks; bi-- > 0;) {
+    const Block<C>& blk = blocks[bi];
     apply_block(blk, q, qcols, m, blk.row0, qcols, false, parallel);
   }
 
@@ -239,39 +287,54 @@ void qr_matrix(const T* x, int64_t m, int64_t n, bool complete, T* q_out, T* r_o
 }
 
 template <class T>
-void run_qr(const Tensor& x, bool complete, const Tensor& q_t, const Tensor& r_t) {
+void run_qr_typed(const QrPlan& p, const Tensor& x, const Tensor& q_t, const Tensor& r_t,
+                  std::byte* scratch) {
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
-  const Shape& s = x.shape();
-  const int64_t m = s[s.size() - 2], n = s[s.size() - 1];
-  const int64_t batch = num_elements(Shape(s.begin(), s.end() - 2));
-  const int64_t qsize = q_t.shape().back() * m, rsize = r_t.shape()[s.size() - 2] * n;
+  const int64_t m = p.m, n = p.n;
+  const int64_t qsize = p.qcols * m, rsize = p.rrows * n;
   const T* a = x.data<T>();
   T* q = detail::mutable_data<T>(q_t);
   T* r = detail::mutable_data<T>(r_t);
-  if (batch == 0) return;
-  // Work per matrix ~ m * n * min(m, n): split the batch when it has enough matrices,
-  // otherwise split each matrix's column updates.
-  const int64_t k = std::min(m, n);
-  const int64_t flops = std::max<int64_t>(1, m * n * std::max<int64_t>(k, 1));
-  const bool split_batch = batch > 1;
-  parallel_for(batch, split_batch ? std::max<int64_t>(1, kParallelGrain / flops) : batch + 1,
-               [&](int64_t b, int64_t e) {
-                 QrWork<C> work;
-                 for (int64_t i = b; i < e; ++i) {
-                   qr_matrix<T, C>(a + i * m * n, m, n, complete, q + i * qsize, r + i * rsize,
-                                   work, !split_batch);
-                 }
-               });
+  parallel_chunks(p.batch, p.grain, p.chunks, [&](int64_t chunk, int64_t b, int64_t e) {
+    std::byte* work = scratch + static_cast<size_t>(chunk) * p.chunk_bytes;
+    for (int64_t i = b; i < e; ++i) {
+      qr_matrix<T, C>(p, a + i * m * n, q + i * qsize, r + i * rsize, work, !p.split_batch);
+    }
+  });
 }
+
+void run_qr(const QrPlan& p, const Tensor& x, std::span<Tensor> out, void* scratch) {
+  if (p.batch == 0) return;
+  detail::visit_dtype(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (detail::is_float_v<T>)
+      run_qr_typed<T>(p, x, out[0], out[1], static_cast<std::byte*>(scratch));
+  });
+}
+
+class PreparedQr final : public PreparedKernel {
+ public:
+  explicit PreparedQr(QrPlan p) : p_(p) {}
+  size_t scratch_bytes() const override { return p_.scratch_bytes; }
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void* scratch) const override {
+    run_qr(p_, in[0], out, scratch);
+  }
+
+ private:
+  QrPlan p_;
+};
 
 }  // namespace
 
 void kernel_qr(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
-  bool complete = std::get<detail::QrParams>(params).complete;
-  detail::visit_dtype(in[0].dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    if constexpr (detail::is_float_v<T>) run_qr<T>(in[0], complete, out[0], out[1]);
-  });
+  const QrPlan p = plan_qr(std::get<detail::QrParams>(params).complete, in[0].type());
+  dnnl_util::Scratch scratch;
+  run_qr(p, in[0], out, p.scratch_bytes > 0 ? scratch.take(p.scratch_bytes) : nullptr);
+}
+
+std::unique_ptr<PreparedKernel> prepare_qr(const Params& params, std::span<const TensorType> in,
+                                           std::span<const TensorType>) {
+  return std::make_unique<PreparedQr>(plan_qr(std::get<detail::QrParams>(params).complete, in[0]));
 }
 
 }  // namespace nx::cpu

@@ -28,6 +28,22 @@ void run_extreme(const Params& params, const Tensor& x, const Tensor& out) {
 
 }  // namespace
 
+std::unique_ptr<PreparedKernel> prepare_extreme(bool is_max, DType t, ReducePlan plan) {
+  if (t == DType::Pred) return nullptr;  // the kernel reports it
+  auto visit = [t, is_max](auto&& f) {
+    detail::visit_dtype(t, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if constexpr (!std::is_same_v<T, bool>) {
+        if (is_max)
+          f(std::type_identity<ExtremeOp<T, true>>{});
+        else
+          f(std::type_identity<ExtremeOp<T, false>>{});
+      }
+    });
+  };
+  return reduce_engine::prepare_reduction(visit, std::move(plan));
+}
+
 void kernel_reduce_max(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
   run_extreme<true>(params, in[0], out[0]);
 }

@@ -7,6 +7,7 @@
 //   NaN is true (as `x != 0` in C++). Each dtype is read as the unsigned integer of its width,
 //   so one loop serves every dtype of that width.
 #include <limits>
+#include <type_traits>
 
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
@@ -56,6 +57,40 @@ void run_logical(const Params& params, const Tensor& x, const Tensor& out) {
 }
 
 }  // namespace
+
+std::unique_ptr<PreparedKernel> prepare_logical(bool is_and, DType t, ReducePlan plan) {
+  const bool fl = is_float(t);
+  const int width = byte_size(t);
+  // The Op run_logical picks: by width, sign masked off for floats.
+  auto visit = [fl, width, is_and](auto&& f) {
+    auto pick = [&](auto word, auto and_tag) {
+      using U = decltype(word);
+      constexpr bool kAnd = decltype(and_tag)::value;
+      constexpr U kAll = std::numeric_limits<U>::max();
+      if constexpr (sizeof(U) > 1) {
+        if (fl) return f(std::type_identity<LogicalOp<U, (kAll >> 1), kAnd>>{});
+      }
+      f(std::type_identity<LogicalOp<U, kAll, kAnd>>{});
+    };
+    auto with_width = [&](auto and_tag) {
+      switch (width) {
+        case 1:
+          return pick(uint8_t{}, and_tag);
+        case 2:
+          return pick(uint16_t{}, and_tag);
+        case 4:
+          return pick(uint32_t{}, and_tag);
+        default:
+          return pick(uint64_t{}, and_tag);
+      }
+    };
+    if (is_and)
+      with_width(std::true_type{});
+    else
+      with_width(std::false_type{});
+  };
+  return reduce_engine::prepare_reduction(visit, std::move(plan));
+}
 
 void kernel_reduce_and(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
   run_logical<true>(params, in[0], out[0]);

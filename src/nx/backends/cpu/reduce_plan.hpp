@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "nx/dtype.hpp"
 #include "nx/shape.hpp"
 
 namespace nx::cpu {
@@ -29,5 +31,11 @@ struct ReducePlan {
 };
 
 ReducePlan make_reduce_plan(const Shape& shape, const Axes& axes);
+
+class PreparedKernel;  // prepared.hpp
+/// The prepared kernels of reduce_max/reduce_min (reduce_extrema.cpp) and reduce_and/reduce_or
+/// (reduce_logical.cpp) over operands of dtype t; prepare_reduce (reduce.cpp) picks them.
+std::unique_ptr<PreparedKernel> prepare_extreme(bool is_max, DType t, ReducePlan plan);
+std::unique_ptr<PreparedKernel> prepare_logical(bool is_and, DType t, ReducePlan plan);
 
 }  // namespace nx::cpu

@@ -8,9 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "nx/error.hpp"
 #include "nx/shape.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu {
 
@@ -47,10 +52,12 @@ inline bool collapse_copy_dims(std::vector<CopyDim>& dims) {
 }
 
 /// Walks the multi-index of a list of loops in row-major order from a flat position, keeping
-/// the source and destination offsets (in elements) up to date.
+/// the source and destination offsets (in elements) up to date. The loops must be collapsed
+/// (kMaxLoops at most, see scratch_plan.hpp): the index lives on the stack, so walking
+/// allocates nothing.
 class Odometer {
  public:
-  Odometer(const std::vector<CopyDim>& dims, int64_t flat) : dims_(dims), idx_(dims.size(), 0) {
+  Odometer(std::span<const CopyDim> dims, int64_t flat) : dims_(dims) {
     for (size_t k = dims_.size(); k-- > 0;) {
       int64_t n = dims_[k].size;
       idx_[k] = flat % n;
@@ -75,11 +82,32 @@ class Odometer {
   }
 
  private:
-  const std::vector<CopyDim>& dims_;
-  std::vector<int64_t> idx_;
+  std::span<const CopyDim> dims_;
+  int64_t idx_[kMaxLoops];
   int64_t src_ = 0;
   int64_t dst_ = 0;
 };
+
+/// The offsets of flat position `flat` of a list of loops, without walking on.
+inline std::pair<int64_t, int64_t> offsets_at(std::span<const CopyDim> dims, int64_t flat) {
+  int64_t src = 0, dst = 0;
+  for (size_t k = dims.size(); k-- > 0;) {
+    const int64_t i = flat % dims[k].size;
+    flat /= dims[k].size;
+    src += i * dims[k].src_stride;
+    dst += i * dims[k].dst_stride;
+  }
+  return {src, dst};
+}
+
+/// Throws unless `n` collapsed loops fit an Odometer (always true of tensors whose element
+/// count fits int64_t; checked where plans are made).
+inline void check_loops(size_t n, const char* what) {
+  if (n > kMaxLoops) {
+    throw Error(std::string("nx::") + what + ": internal error: " + std::to_string(n) +
+                " loops after collapsing, more than " + std::to_string(kMaxLoops));
+  }
+}
 
 /// A tensor seen as [outer, n, inner] around one axis: what argmax, scans and sort loop over.
 struct AxisSplit {

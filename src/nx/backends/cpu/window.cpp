@@ -22,6 +22,7 @@
 #include "../../core/tensor_impl.hpp"
 #include "../../core/visit_dtype.hpp"
 #include "backend.hpp"
+#include "dnnl_pool.hpp"
 #include "parallel.hpp"
 #include "window_plan.hpp"
 
@@ -203,13 +204,16 @@ void run_window(const Params& params, std::span<const Tensor> in, std::span<Tens
 
 }  // namespace
 
+// Poolings go to oneDNN when it computes what our loops do (dnnl_pool.hpp); the rest stays here.
 void kernel_window_sum(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
+  if (dnnl_pool(PoolOp::Sum, std::get<detail::WindowParams>(p), in, out[0])) return;
   run_window<SumOp>(p, in, out);
 }
 void kernel_window_product(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
   run_window<ProductOp>(p, in, out);
 }
 void kernel_window_max(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
+  if (dnnl_pool(PoolOp::Max, std::get<detail::WindowParams>(p), in, out[0])) return;
   run_window<MaxOp>(p, in, out);
 }
 void kernel_window_min(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {

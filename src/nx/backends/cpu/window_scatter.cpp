@@ -19,6 +19,7 @@
 #include "../../core/tensor_impl.hpp"
 #include "../../core/visit_dtype.hpp"
 #include "backend.hpp"
+#include "dnnl_pool.hpp"
 #include "parallel.hpp"
 #include "window_plan.hpp"
 
@@ -177,7 +178,9 @@ void run_scatter(const Params& params, std::span<const Tensor> in, std::span<Ten
 
 }  // namespace
 
+// Max pooling backward goes to oneDNN when it selects exactly as we do (dnnl_pool.hpp).
 void kernel_window_scatter_max(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
+  if (dnnl_pool(PoolOp::ScatterMax, std::get<detail::WindowParams>(p), in, out[0])) return;
   run_scatter<true>(p, in, out);
 }
 void kernel_window_scatter_min(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
