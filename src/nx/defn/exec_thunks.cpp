@@ -5,7 +5,8 @@
 //                 for primitives that plan nothing (the same code eager calls run)
 //   dot_general   a DotPlan made at compile time: layout analysis and the oneDNN primitive are
 //   conv_general  done once, and packing buffers and scratchpads live in the arena; each
-//                 instance of a dot_general binds its oneDNN arguments once
+//                 instance binds its oneDNN arguments once (conv_general's reference path,
+//                 taken for f64 and for problems oneDNN refuses, still plans per call)
 //   Hook          copies the value into a fresh tensor (arena memory is reused, and the hook may
 //                 keep what it is given) and calls the hook on every run
 //   Fused         the kernel prepare_fused made at compile time, run on its scratch in the arena
@@ -99,12 +100,22 @@ class DotThunk final : public Thunk {
   cpu::DotPlan plan_;
 };
 
+struct ConvState final : ThunkState {
+  cpu::ConvState conv;
+};
+
 class ConvThunk final : public Thunk {
  public:
   explicit ConvThunk(cpu::ConvPlan plan) : plan_(std::move(plan)) {}
   size_t scratch_bytes() const override { return plan_.scratch_bytes; }
+  std::unique_ptr<ThunkState> make_state(std::byte* scratch) const override {
+    auto s = std::make_unique<ConvState>();
+    s->conv = cpu::bind_conv(plan_, scratch);
+    return s;
+  }
   void run(const Frame& f) const override {
-    cpu::run_conv(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch);
+    cpu::run_conv(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch,
+                  static_cast<ConvState*>(f.state)->conv);
   }
   std::string describe() const override {
     return std::string("conv_general [") + cpu::describe(plan_) + "]";

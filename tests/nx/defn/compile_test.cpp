@@ -37,15 +37,21 @@ thread_local int64_t t_allocations = 0;
 // made while it runs are counted apart.
 thread_local int t_in_onednn = 0;
 thread_local int64_t t_onednn_allocations = 0;
-// While set, allocations on every other thread (the OpenMP workers kernels run on) count too.
+// While set, allocations on every other thread (the OpenMP workers kernels run on) count too:
+// apart while some thread is inside oneDNN's execute (oneDNN's own parallel regions, e.g. its
+// forward convolution, allocate on the workers; none of our code runs in them), else as ours.
 std::atomic<bool> g_count_workers{false};
 std::atomic<int64_t> g_worker_allocations{0};
+std::atomic<int> g_in_onednn{0};
+std::atomic<int64_t> g_worker_onednn_allocations{0};
 
 void count_allocation() {
   if (t_counting) {
     ++(t_in_onednn > 0 ? t_onednn_allocations : t_allocations);
   } else if (g_count_workers.load(std::memory_order_relaxed) && t_in_onednn == 0) {
-    g_worker_allocations.fetch_add(1, std::memory_order_relaxed);
+    (g_in_onednn.load(std::memory_order_relaxed) > 0 ? g_worker_onednn_allocations
+                                                     : g_worker_allocations)
+        .fetch_add(1, std::memory_order_relaxed);
   }
 }
 }  // namespace
@@ -80,7 +86,9 @@ extern "C" dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive
       dnnl_status_t (*)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t*);
   static const auto real = reinterpret_cast<Execute>(dlsym(RTLD_NEXT, "dnnl_primitive_execute"));
   ++t_in_onednn;
+  g_in_onednn.fetch_add(1);
   dnnl_status_t status = real(primitive, stream, nargs, args);
+  g_in_onednn.fetch_sub(1);
   --t_in_onednn;
   return status;
 }
@@ -469,9 +477,10 @@ TEST(DefnCompile, TinyGraphCallOverhead) {
 // ---- Calls allocate only their outputs ------------------------------------------------------
 
 // Allocations per call of f (after a first call): by this thread outside oneDNN's execute, by
-// oneDNN's execute (its argument map), and by other threads.
+// oneDNN's execute (its argument map), and by other threads outside and inside oneDNN's
+// execute.
 struct Allocations {
-  int64_t ours = 0, onednn = 0, workers = 0;
+  int64_t ours = 0, onednn = 0, workers = 0, onednn_workers = 0;
 };
 
 template <class F>
@@ -480,13 +489,14 @@ Allocations allocations_per_call(F&& f) {
   constexpr int kCalls = 5;
   const int64_t ours = t_allocations, onednn = t_onednn_allocations;
   g_worker_allocations = 0;
+  g_worker_onednn_allocations = 0;
   g_count_workers = true;
   t_counting = true;
   for (int i = 0; i < kCalls; ++i) f();
   t_counting = false;
   g_count_workers = false;
   return {(t_allocations - ours) / kCalls, (t_onednn_allocations - onednn) / kCalls,
-          g_worker_allocations.load() / kCalls};
+          g_worker_allocations.load() / kCalls, g_worker_onednn_allocations.load() / kCalls};
 }
 
 size_t bytes_of(const TensorType& t) {
@@ -615,6 +625,25 @@ TEST(DefnCompile, SchedulesOfEveryKernelFamilyAllocateNothing) {
          Tensor t = nx::dot(nx::transpose(p[1]), nx::transpose(p[0]));
          return std::vector<Tensor>{mm, batched, t, nx::dot(p[4], p[5]), nx::dot(p[6], p[7])};
        }},
+      {"convolutions and poolings",
+       {random_tensor({4, 8, 14, 14}), random_tensor({16, 8, 3, 3}, f32, 2),
+        random_tensor({4, 16, 14, 14}, f32, 3)},
+       [](std::span<const Tensor> p) {
+         ConvOptions same;
+         same.padding = Padding::same();
+         // The convolution and, through nx::grad, its input and kernel gradients (oneDNN's
+         // forward, backward-data and backward-weights primitives); max pooling, its gradient
+         // (window_scatter_max) and a sum pooling.
+         auto loss = [&](const Tensor& x, const Tensor& w) {
+           Tensor y = nx::conv(x, w, same);
+           Tensor m = nx::window_max(y * p[2], {1, 1, 2, 2}, {.strides = {1, 1, 2, 2}});
+           return nx::sum(m * m);
+         };
+         Tensor dx = nx::grad(p[0], [&](const Tensor& x) { return loss(x, p[1]); });
+         Tensor dw = nx::grad(p[1], [&](const Tensor& w) { return loss(p[0], w); });
+         Tensor s = nx::window_sum(p[2], {1, 1, 2, 2}, {.strides = {1, 1, 2, 2}});
+         return std::vector<Tensor>{dx, dw, s};
+       }},
       {"linear algebra, scans, creation",
        {random_tensor({2, 40, 30}), random_tensor({3, 70}, f32, 2)},
        [](std::span<const Tensor> p) {
@@ -678,14 +707,14 @@ std::pair<std::shared_ptr<const Graph>, std::vector<Tensor>> traced_step(Step st
   return {g, inputs};
 }
 
-// A call of the MLP Adam step compiled from `g` allocates exactly its outputs: the result
+// A call of the training step `name` compiled from `g` allocates exactly its outputs: the result
 // vector, and per output a buffer record, a tensor record and (when it has axes) its shape.
 // oneDNN's execute allocates its argument map (6 blocks for a product's 4 arguments) inside
 // libdnnl, counted apart.
-void expect_mlp_step_allocates_only_outputs(std::shared_ptr<const Graph> g,
-                                            const std::vector<Tensor>& inputs,
-                                            const std::string& form) {
-  const int64_t onednn = expect_schedule_allocates_nothing(g, inputs, "MLP Adam step, " + form);
+void expect_step_allocates_only_outputs(std::shared_ptr<const Graph> g,
+                                        const std::vector<Tensor>& inputs, const std::string& name,
+                                        const std::string& form) {
+  const int64_t onednn = expect_schedule_allocates_nothing(g, inputs, name + ", " + form);
   auto exe = compile(g, {});
   int64_t outputs = 1;
   for (int32_t v : g->outputs) outputs += 2 + (g->type(v).shape.empty() ? 0 : 1);
@@ -694,9 +723,9 @@ void expect_mlp_step_allocates_only_outputs(std::shared_ptr<const Graph> g,
   EXPECT_EQ(a.workers, 0) << form;
   EXPECT_EQ(a.onednn, onednn) << form;
   std::printf(
-      "[ info ] MLP Adam step (%s): %lld allocations per call for %zu outputs, "
+      "[ info ] %s (%s): %lld allocations per call for %zu outputs, "
       "%lld inside oneDNN's execute\n",
-      form.c_str(), static_cast<long long>(a.ours), g->outputs.size(),
+      name.c_str(), form.c_str(), static_cast<long long>(a.ours), g->outputs.size(),
       static_cast<long long>(a.onednn));
 }
 
@@ -708,14 +737,30 @@ std::pair<std::shared_ptr<const Graph>, std::vector<Tensor>> mlp_step() {
 
 TEST(DefnCompile, MlpAdamStepAllocatesOnlyItsOutputs) {
   auto [g, inputs] = mlp_step();  // one thunk per primitive: products, reductions, transposes
-  expect_mlp_step_allocates_only_outputs(g, inputs, "as traced");
+  expect_step_allocates_only_outputs(g, inputs, "MLP Adam step", "as traced");
 }
 
 TEST(DefnCompile, JitOptimizedMlpAdamStepAllocatesOnlyItsOutputs) {
   // As nx::jit lowers it: elementwise clusters and matmul epilogues (fused nodes).
   auto [g, inputs] = mlp_step();
-  expect_mlp_step_allocates_only_outputs(std::make_shared<const Graph>(optimize(*g)), inputs,
-                                         "optimized");
+  expect_step_allocates_only_outputs(std::make_shared<const Graph>(optimize(*g)), inputs,
+                                     "MLP Adam step", "optimized");
+}
+
+std::pair<std::shared_ptr<const Graph>, std::vector<Tensor>> cnn_step() {
+  namespace steps = nx_bench::steps;
+  auto [x, y] = steps::cnn_batch(8);
+  return traced_step(steps::cnn_adam_step, steps::adam_init(steps::cnn_params()), x, y);
+}
+
+TEST(DefnCompile, CnnAdamStepAllocatesOnlyItsOutputs) {
+  // Convolutions forward and their kernel and input gradients (oneDNN's forward, backward-
+  // weights and backward-data primitives), max pooling and its gradient (window_max,
+  // window_scatter_max through oneDNN's pooling), as traced and as nx::jit lowers it.
+  auto [g, inputs] = cnn_step();
+  for (const auto& [form, graph] : both_forms(g)) {
+    expect_step_allocates_only_outputs(graph, inputs, "CNN Adam step", form);
+  }
 }
 
 // ---- Control flow, hooks, fused nodes -------------------------------------------------------

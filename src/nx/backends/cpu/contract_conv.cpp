@@ -70,12 +70,18 @@ ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const Tenso
   return plan;
 }
 
-void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch) {
+namespace {
+
+// run_conv with the oneDNN execution `dnnl` (eager: the cached primitive on fresh arguments;
+// compiled: arguments bound once).
+template <class Dnnl>
+void run_conv_with(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch,
+                   Dnnl&& dnnl) {
   if (plan.empty) return;
   auto* s = static_cast<std::byte*>(scratch);
   auto conv = [&](DType dtype, const void* cx, const void* cw, void* cy) {
     if (plan.dnnl) {
-      dnnl_conv_execute(*plan.dnnl, dtype, plan.g, cx, cw, cy, s + plan.dnnl_offset);
+      dnnl(dtype, cx, cw, cy, s + plan.dnnl_offset);
     } else {
       reference_conv(dtype, plan.g, cx, cw, cy);
     }
@@ -93,6 +99,31 @@ void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void*
   convert_copy(DType::F16, DType::F32, w, n(plan.w_elems), wf);
   conv(DType::F32, xf, wf, yf);
   convert_copy(DType::F32, DType::F16, yf, n(plan.y_elems), y);
+}
+
+}  // namespace
+
+void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch) {
+  run_conv_with(plan, x, w, y, scratch,
+                [&](DType dtype, const void* cx, const void* cw, void* cy, std::byte* s) {
+                  dnnl_conv_execute(*plan.dnnl, dtype, plan.g, cx, cw, cy, s);
+                });
+}
+
+ConvState bind_conv(const ConvPlan& plan, void* scratch) {
+  ConvState state;
+  if (plan.dnnl) {
+    state.args = dnnl_conv_bind(*plan.dnnl, static_cast<std::byte*>(scratch) + plan.dnnl_offset);
+  }
+  return state;
+}
+
+void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch,
+              ConvState& state) {
+  run_conv_with(plan, x, w, y, scratch,
+                [&](DType dtype, const void* cx, const void* cw, void* cy, std::byte* s) {
+                  dnnl_conv_run(*plan.dnnl, *state.args, dtype, plan.g, cx, cw, cy, s);
+                });
 }
 
 const char* describe(const ConvPlan& plan) {

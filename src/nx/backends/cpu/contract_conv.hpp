@@ -66,6 +66,15 @@ size_t dnnl_conv_scratch_bytes(const DnnlConv& c);
 void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, const void* x,
                        const void* w, void* y, void* scratch);
 
+/// The arguments of a prepared convolution bound once to one scratch (dnnl_conv_bind), for a
+/// caller that runs it many times there (an instance of a compiled function).
+struct DnnlConvArgs;
+std::shared_ptr<DnnlConvArgs> dnnl_conv_bind(const DnnlConv& c, void* scratch);
+/// dnnl_conv_execute over bound arguments, on the scratch they were bound to: creates no oneDNN
+/// objects and allocates nothing. Not thread-safe for one `args`.
+void dnnl_conv_run(const DnnlConv& c, DnnlConvArgs& args, DType dtype, const ConvGeometry& g,
+                   const void* x, const void* w, void* y, void* scratch);
+
 /// Number of cached convolution primitives (for tests of the cache).
 size_t dnnl_conv_cache_size();
 

@@ -444,6 +444,73 @@ void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, co
   st.wait();
 }
 
+// The arguments of the (up to) four primitives one execution submits, bound to one scratch.
+// Everything in the scratch is fixed; the caller's input, kernel and output are set per run.
+struct DnnlConvArgs {
+  dnnl_util::BoundArgs x_reorder, k_reorder, primitive, y_reorder;
+  // Indices into `primitive` of the operands it reads or writes in the caller's memory
+  // directly (no reorder); unused otherwise.
+  size_t x_at = 0, k_at = 0, y_at = 0;
+};
+
+std::shared_ptr<DnnlConvArgs> dnnl_conv_bind(const DnnlConv& c, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
+  auto b = std::make_shared<DnnlConvArgs>();
+  auto bind_in = [&](const Reordered& r, int arg, size_t native, size_t pad,
+                     dnnl_util::BoundArgs& reorder) -> size_t {
+    if (!r.reorder) return b->primitive.add(arg, r.plain);
+    reorder.add(DNNL_ARG_FROM, r.plain);  // index 0: the caller's operand
+    reorder.add(DNNL_ARG_TO, r.native, s + native);
+    reorder.add(DNNL_ARG_SCRATCHPAD, r.reorder_scratchpad, s + pad);
+    return b->primitive.add(arg, r.native, s + native);
+  };
+  b->x_at = bind_in(c.x, c.x_arg, c.x_native, c.x_pad, b->x_reorder);
+  b->k_at = bind_in(c.k, c.k_arg, c.k_native, c.k_pad, b->k_reorder);
+  if (c.y.reorder) {
+    b->primitive.add(c.y_arg, c.y.native, s + c.y_native);
+    b->y_reorder.add(DNNL_ARG_FROM, c.y.native, s + c.y_native);
+    b->y_reorder.add(DNNL_ARG_TO, c.y.plain);  // index 1: the caller's output
+    b->y_reorder.add(DNNL_ARG_SCRATCHPAD, c.y.reorder_scratchpad, s + c.y_pad);
+  } else {
+    b->y_at = b->primitive.add(c.y_arg, c.y.plain);
+  }
+  b->primitive.add(DNNL_ARG_SCRATCHPAD, c.scratchpad, s + c.pad);
+  return b;
+}
+
+void dnnl_conv_run(const DnnlConv& c, DnnlConvArgs& b, DType dtype, const ConvGeometry& g,
+                   const void* x, const void* w, void* y, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
+  int64_t esize = byte_size(dtype);
+  const void* x_data = static_cast<const std::byte*>(x) + c.m.x_offset * esize;
+  const void* k_data =
+      c.m.kind == Kind::BackwardData ? flipped_kernel(g, esize, w, s + c.flipped) : w;
+  // The same submissions as dnnl_conv_execute, in the same order, on the same stream.
+  if (c.x.reorder) {
+    b.x_reorder.set(0, x_data);
+    b.x_reorder.execute(*c.x.reorder);
+  } else {
+    b.primitive.set(b.x_at, x_data);
+  }
+  if (c.k.reorder) {
+    b.k_reorder.set(0, k_data);
+    b.k_reorder.execute(*c.k.reorder);
+  } else {
+    b.primitive.set(b.k_at, k_data);
+  }
+  if (c.m.zero_y)
+    std::memset(y, 0, static_cast<size_t>(g.out_n * g.o * num_elements(g.out) * esize));
+  void* user_y = static_cast<std::byte*>(y) + c.m.y_offset * esize;
+  if (c.y.reorder) {
+    b.y_reorder.set(1, user_y);
+  } else {
+    b.primitive.set(b.y_at, user_y);
+  }
+  b.primitive.execute(c.primitive);
+  if (c.y.reorder) b.y_reorder.execute(*c.y.reorder);
+  dnnl_util::stream().wait();
+}
+
 DnnlConvKind dnnl_conv_kind(const DnnlConv& c) {
   return c.m.kind;
 }

@@ -39,6 +39,7 @@
 #include <optional>
 
 #include "../../core/tensor_impl.hpp"
+#include "backend.hpp"
 #include "dnnl_common.hpp"
 #include "parallel.hpp"
 #include "prepared.hpp"
@@ -228,6 +229,13 @@ bool max_pool_exact(DType dtype, const void* x, int64_t n) {
   return !found.load();
 }
 
+// ScatterMax takes only init +0 (its bits, so not -0): oneDNN's result starts at +0.
+bool init_is_positive_zero(const Tensor& init) {
+  const auto* bits = static_cast<const std::byte*>(init.raw_data());
+  return std::all_of(bits, bits + byte_size(init.dtype()),
+                     [](std::byte v) { return v == std::byte{0}; });
+}
+
 }  // namespace
 
 std::shared_ptr<const DnnlPool> dnnl_pool_prepare(PoolOp op, DType dtype,
@@ -281,10 +289,7 @@ bool dnnl_pool(PoolOp op, const detail::WindowParams& p, std::span<const Tensor>
   const void* source = nullptr;
   if (op == PoolOp::ScatterMax) {
     // oneDNN's result starts at +0: take only that init (its bits, so not -0).
-    const auto* init = static_cast<const std::byte*>(in[2].raw_data());
-    if (std::any_of(init, init + byte_size(x.dtype()),
-                    [](std::byte b) { return b != std::byte{0}; }))
-      return false;
+    if (!init_is_positive_zero(in[2])) return false;
     source = in[1].raw_data();
   }
   std::shared_ptr<const DnnlPool> pool = dnnl_pool_prepare(op, x.dtype(), p, x.shape(), windows);
@@ -292,6 +297,126 @@ bool dnnl_pool(PoolOp op, const detail::WindowParams& p, std::span<const Tensor>
   dnnl_util::Scratch scratch;
   return dnnl_pool_execute(*pool, x.raw_data(), source, detail::mutable_data(out),
                            scratch.take(pool->bytes));
+}
+
+namespace {
+
+// The arguments of a pooling's one or two primitives, bound once to one scratch. Index 0 of
+// each is its input (fwd: the operand; bwd: the source) and index 1 its output (fwd: the result,
+// or ScatterMax's forward output in the scratch; bwd: the result), set per run where they are
+// the caller's memory.
+struct PoolArgs {
+  dnnl_util::BoundArgs fwd, bwd;
+};
+
+PoolArgs bind_pool(const DnnlPool& pool, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
+  PoolArgs b;
+  b.fwd.add(DNNL_ARG_SRC, pool.src);
+  if (pool.op != PoolOp::ScatterMax) {
+    b.fwd.add(DNNL_ARG_DST, pool.dst);
+  } else {
+    b.fwd.add(DNNL_ARG_DST, pool.dst, s + pool.dst_at);
+    b.fwd.add(DNNL_ARG_WORKSPACE, pool.workspace, s + pool.workspace_at);
+    b.bwd.add(DNNL_ARG_DIFF_DST, pool.dst);
+    b.bwd.add(DNNL_ARG_DIFF_SRC, pool.src);
+    b.bwd.add(DNNL_ARG_WORKSPACE, pool.workspace, s + pool.workspace_at);
+    b.bwd.add(DNNL_ARG_SCRATCHPAD, pool.bwd_pad, s + pool.bwd_pad_at);
+  }
+  b.fwd.add(DNNL_ARG_SCRATCHPAD, pool.fwd_pad, s + pool.fwd_pad_at);
+  return b;
+}
+
+// dnnl_pool_execute over bound arguments: the same primitives in the same order.
+bool run_pool(const DnnlPool& pool, PoolArgs& b, const void* x, const void* source, void* y) {
+  if (pool.op != PoolOp::Sum && !max_pool_exact(pool.dtype, x, pool.in_elems)) return false;
+  b.fwd.set(0, x);
+  if (pool.op != PoolOp::ScatterMax) {
+    b.fwd.set(1, y);
+    b.fwd.execute(pool.fwd);
+  } else {
+    b.fwd.execute(pool.fwd);
+    b.bwd.set(0, source);
+    b.bwd.set(1, y);
+    b.bwd.execute(pool.bwd);
+  }
+  dnnl_util::stream().wait();
+  return true;
+}
+
+struct PreparedPoolState final : PreparedState {
+  PoolArgs args;
+};
+
+// A window op that is a pooling oneDNN takes for its shapes: the primitives made once, their
+// arguments bound once per instance. A call whose values oneDNN would treat differently (NaN,
+// -inf, the lowest float; ScatterMax with an init other than +0) runs the eager kernel, which
+// then takes our own loops, exactly as an eager call would.
+class PreparedPool final : public PreparedKernel {
+ public:
+  PreparedPool(Kernel eager, detail::Params params, std::shared_ptr<const DnnlPool> pool)
+      : eager_(eager), params_(std::move(params)), pool_(std::move(pool)) {}
+  size_t scratch_bytes() const override { return pool_->bytes; }
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void* scratch) const override {
+    PoolArgs args = bind_pool(*pool_, scratch);
+    run_on(args, in, out);
+  }
+  std::unique_ptr<PreparedState> make_state(void* scratch) const override {
+    auto s = std::make_unique<PreparedPoolState>();
+    s->args = bind_pool(*pool_, scratch);
+    return s;
+  }
+  void run_with(std::span<const Tensor> in, std::span<Tensor> out, void* scratch,
+                PreparedState* state) const override {
+    if (state == nullptr) {
+      run(in, out, scratch);
+      return;
+    }
+    run_on(static_cast<PreparedPoolState*>(state)->args, in, out);
+  }
+
+ private:
+  void run_on(PoolArgs& args, std::span<const Tensor> in, std::span<Tensor> out) const {
+    const bool scatter = pool_->op == PoolOp::ScatterMax;
+    if (scatter && !init_is_positive_zero(in[2])) {
+      eager_(params_, in, out);
+      return;
+    }
+    if (!run_pool(*pool_, args, in[0].raw_data(), scatter ? in[1].raw_data() : nullptr,
+                  detail::mutable_data(out[0]))) {
+      eager_(params_, in, out);
+    }
+  }
+
+  Kernel eager_;
+  detail::Params params_;
+  std::shared_ptr<const DnnlPool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<PreparedKernel> prepare_window(detail::Prim p, const detail::Params& params,
+                                               std::span<const TensorType> in,
+                                               std::span<const TensorType> out) {
+  PoolOp op;
+  switch (p) {
+    case detail::Prim::window_max:
+      op = PoolOp::Max;
+      break;
+    case detail::Prim::window_sum:
+      op = PoolOp::Sum;
+      break;
+    case detail::Prim::window_scatter_max:
+      op = PoolOp::ScatterMax;
+      break;
+    default:
+      return nullptr;
+  }
+  const Shape& windows = op == PoolOp::ScatterMax ? in[1].shape : out[0].shape;
+  std::shared_ptr<const DnnlPool> pool = dnnl_pool_prepare(
+      op, in[0].dtype, std::get<detail::WindowParams>(params), in[0].shape, windows);
+  if (!pool) return nullptr;
+  return std::make_unique<PreparedPool>(kernel_of(p), params, std::move(pool));
 }
 
 size_t dnnl_pool_cache_size() {

@@ -22,15 +22,16 @@ std::unique_ptr<PreparedKernel> prepare_kernel(detail::Prim p, const detail::Par
       return prepare_sort(params, in);
     case PrimGroup::LinAlg:
       return prepare_qr(params, in, out);
+    case PrimGroup::Window:
+      return prepare_window(p, params, in, out);
     // Loops over contiguous elements or rows that allocate nothing: unary ops, conversions,
-    // iota, scans, random bits. Contractions have plans of their own; windows are not planned.
+    // iota, scans, random bits. Contractions have plans of their own.
     case PrimGroup::Unary:
     case PrimGroup::Convert:
     case PrimGroup::Creation:
     case PrimGroup::Scan:
     case PrimGroup::Random:
     case PrimGroup::Contract:
-    case PrimGroup::Window:
       return nullptr;
   }
   return nullptr;

@@ -26,6 +26,7 @@ namespace nx::cpu {
 
 struct DnnlMatmul;
 struct DnnlConv;
+struct DnnlConvArgs;
 
 /// How `gemm` computes one product.
 struct GemmPlan {
@@ -99,6 +100,15 @@ struct ConvPlan {
 ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const TensorType& w,
                    const TensorType& y);
 void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch);
+/// What an instance of a compiled function keeps for one ConvPlan: its oneDNN arguments bound
+/// to the instance's scratch (as GemmState for products).
+struct ConvState {
+  std::shared_ptr<DnnlConvArgs> args;  ///< null when the plan runs no oneDNN primitive
+};
+ConvState bind_conv(const ConvPlan& plan, void* scratch);
+/// run_conv on the scratch `state` was bound to; creates no oneDNN objects.
+void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch,
+              ConvState& state);
 
 // ---- every other primitive ------------------------------------------------------------------
 
@@ -154,6 +164,11 @@ std::unique_ptr<PreparedKernel> prepare_index(detail::Prim p, const detail::Para
                                               std::span<const TensorType> out);
 std::unique_ptr<PreparedKernel> prepare_sort(const detail::Params& params,
                                              std::span<const TensorType> in);
+/// window_max, window_sum and window_scatter_max when they are poolings oneDNN takes
+/// (dnnl_pool.hpp); null otherwise.
+std::unique_ptr<PreparedKernel> prepare_window(detail::Prim p, const detail::Params& params,
+                                               std::span<const TensorType> in,
+                                               std::span<const TensorType> out);
 std::unique_ptr<PreparedKernel> prepare_qr(const detail::Params& params,
                                            std::span<const TensorType> in,
                                            std::span<const TensorType> out);
