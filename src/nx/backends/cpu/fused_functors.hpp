@@ -1,9 +1,9 @@
 // The elementwise operations of the fused programs, one functor per primitive on the compute
-// type (float for f16/bf16, bool for pred). They restate the eager kernels' functors
-// (elementwise_unary.cpp, elementwise_math.cpp, elementwise_binary.cpp,
-// elementwise_compare.cpp), whose file comments give the semantics at the edges; the fused
-// tests run every one of them against the eager kernel on edge values, so the two cannot drift
-// apart unnoticed.
+// type (float for f16/bf16, bool for pred). The binary ones are also the eager kernels' functors
+// (elementwise_binary.cpp uses them directly); the unary and comparison ones restate
+// elementwise_unary.cpp, elementwise_math.cpp and elementwise_compare.cpp, whose file comments
+// give the semantics at the edges. The fused tests run every one of them against the eager
+// kernel on edge values, so the two cannot drift apart unnoticed.
 #pragma once
 
 #include <bit>
@@ -226,9 +226,11 @@ struct Divide {
     return a / b;
   }
 };
+
 struct Quotient {
   template <class C>
   C operator()(C a, C b) const {
+    // Substitute a divisor of 1 where the hardware would trap, then fix the result up.
     bool overflow = false;
     if constexpr (std::is_signed_v<C>) overflow = a == std::numeric_limits<C>::min() && b == C(-1);
     C d = (b == C(0) || overflow) ? C(1) : b;
@@ -236,6 +238,7 @@ struct Quotient {
     return b == C(0) ? C(0) : q;
   }
 };
+
 struct Remainder {
   template <class C>
   C operator()(C a, C b) const {
@@ -244,12 +247,13 @@ struct Remainder {
       if constexpr (std::is_signed_v<C>) trivial = trivial || b == C(-1);
       C d = trivial ? C(1) : b;
       C r = static_cast<C>(a % d);
-      return b == C(0) ? a : r;
+      return b == C(0) ? a : r;  // x % -1 = 0 = x % 1
     } else {
       return std::fmod(a, b);
     }
   }
 };
+
 struct Pow {
   template <class C>
   C operator()(C a, C b) const {
@@ -269,6 +273,7 @@ struct Pow {
   }
 };
 
+/// Bits of a float, for the sign-of-zero tie break in max/min.
 template <class C>
 auto bits_of(C x) {
   using U = std::conditional_t<sizeof(C) == 4, uint32_t, uint64_t>;
@@ -307,12 +312,15 @@ struct Min {
     }
   }
 };
+
 struct Atan2 {
   template <class C>
   C operator()(C a, C b) const {
     return std::atan2(a, b);
   }
 };
+
+// Pred computes on bool, so &, |, ^ are the logical operations and yield 0 or 1.
 struct BitwiseAnd {
   template <class C>
   C operator()(C a, C b) const {
@@ -331,10 +339,13 @@ struct BitwiseXor {
     return static_cast<C>(a ^ b);
   }
 };
+
+/// Whether b is a shift amount in [0, bits): negative amounts become huge as unsigned.
 template <class C>
 bool shift_in_range(C b) {
   return static_cast<std::make_unsigned_t<C>>(b) < sizeof(C) * 8;
 }
+
 struct LeftShift {
   template <class C>
   C operator()(C a, C b) const {
@@ -349,7 +360,7 @@ struct RightShift {
   C operator()(C a, C b) const {
     const bool in_range = shift_in_range(b);
     C s = in_range ? b : C(0);
-    C r = static_cast<C>(a >> s);
+    C r = static_cast<C>(a >> s);  // arithmetic for signed C (C++20)
     C fill = C(0);
     if constexpr (std::is_signed_v<C>) fill = a < C(0) ? C(-1) : C(0);
     return in_range ? r : fill;
