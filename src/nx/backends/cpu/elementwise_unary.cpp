@@ -20,6 +20,7 @@
 
 #include "backend.hpp"
 #include "elementwise.hpp"
+#include "fused_functors.hpp"
 #include "vmath.hpp"
 
 namespace nx::cpu {
@@ -28,111 +29,8 @@ namespace {
 
 using detail::DTypeClass;
 
-/// Unsigned type for wrapping arithmetic on integer C; at least 32 bits so that narrow types
-/// do not promote to (overflowing) int.
-template <class C>
-using wrap_t = std::conditional_t<(sizeof(C) < 4), uint32_t, std::make_unsigned_t<C>>;
-
-struct Negate {
-  template <class C>
-  C operator()(C x) const {
-    if constexpr (std::is_integral_v<C>)
-      return static_cast<C>(wrap_t<C>(0) - static_cast<wrap_t<C>>(x));
-    else
-      return -x;
-  }
-};
-
-struct Abs {
-  template <class C>
-  C operator()(C x) const {
-    if constexpr (std::is_unsigned_v<C>)
-      return x;
-    else if constexpr (std::is_integral_v<C>)
-      return x < 0 ? static_cast<C>(wrap_t<C>(0) - static_cast<wrap_t<C>>(x)) : x;
-    else
-      return std::fabs(x);
-  }
-};
-
-struct Sign {
-  template <class C>
-  C operator()(C x) const {
-    if constexpr (std::is_unsigned_v<C>)
-      return x > 0 ? C(1) : C(0);
-    else if constexpr (std::is_integral_v<C>)
-      return static_cast<C>((x > 0) - (x < 0));
-    else
-      return x > C(0) ? C(1) : x < C(0) ? C(-1) : x;  // 0, -0 and NaN pass through
-  }
-};
-
-struct Floor {
-  template <class C>
-  C operator()(C x) const {
-    return vm::floor(x);
-  }
-};
-struct Ceil {
-  template <class C>
-  C operator()(C x) const {
-    return vm::ceil(x);
-  }
-};
-struct Trunc {
-  template <class C>
-  C operator()(C x) const {
-    return vm::trunc(x);
-  }
-};
-struct Round {
-  template <class C>
-  C operator()(C x) const {
-    return vm::round(x);
-  }
-};
-struct RoundEven {
-  template <class C>
-  C operator()(C x) const {
-    return vm::round_even(x);
-  }
-};
-
-struct IsNan {
-  template <class C>
-  bool operator()(C x) const {
-    return x != x;
-  }
-};
-struct IsInfinity {
-  template <class C>
-  bool operator()(C x) const {
-    return std::fabs(x) == std::numeric_limits<C>::infinity();
-  }
-};
-
-struct BitwiseNot {
-  template <class C>
-  C operator()(C x) const {
-    if constexpr (std::is_same_v<C, bool>)
-      return !x;
-    else
-      return static_cast<C>(~x);
-  }
-};
-
-struct PopulationCount {
-  template <class C>
-  C operator()(C x) const {
-    return static_cast<C>(std::popcount(static_cast<std::make_unsigned_t<C>>(x)));
-  }
-};
-struct CountLeadingZeros {
-  template <class C>
-  C operator()(C x) const {
-    return static_cast<C>(std::countl_zero(static_cast<std::make_unsigned_t<C>>(x)));
-  }
-};
+// The functors are shared with the fused programs.
+using namespace fused::op;
 
 }  // namespace
 

@@ -1,9 +1,10 @@
 // The elementwise operations of the fused programs, one functor per primitive on the compute
-// type (float for f16/bf16, bool for pred). The binary ones are also the eager kernels' functors
-// (elementwise_binary.cpp uses them directly); the unary and comparison ones restate
-// elementwise_unary.cpp, elementwise_math.cpp and elementwise_compare.cpp, whose file comments
-// give the semantics at the edges. The fused tests run every one of them against the eager
-// kernel on edge values, so the two cannot drift apart unnoticed.
+// type (float for f16/bf16, bool for pred). The binary and the rounding/bitwise unary ones are also
+// the eager kernels' functors (elementwise_binary.cpp and elementwise_unary.cpp use them
+// directly); the math and comparison ones restate elementwise_math.cpp and
+// elementwise_compare.cpp, whose file comments give the semantics at the edges. The fused tests run
+// every one of them against the eager kernel on edge values, so the two cannot drift apart
+// unnoticed.
 #pragma once
 
 #include <bit>
@@ -40,6 +41,7 @@ struct Negate {
       return -x;
   }
 };
+
 struct Abs {
   template <class C>
   C operator()(C x) const {
@@ -51,6 +53,7 @@ struct Abs {
       return std::fabs(x);
   }
 };
+
 struct Sign {
   template <class C>
   C operator()(C x) const {
@@ -59,9 +62,10 @@ struct Sign {
     else if constexpr (std::is_integral_v<C>)
       return static_cast<C>((x > 0) - (x < 0));
     else
-      return x > C(0) ? C(1) : x < C(0) ? C(-1) : x;
+      return x > C(0) ? C(1) : x < C(0) ? C(-1) : x;  // 0, -0 and NaN pass through
   }
 };
+
 struct Floor {
   template <class C>
   C operator()(C x) const {
@@ -92,6 +96,7 @@ struct RoundEven {
     return vm::round_even(x);
   }
 };
+
 struct IsNan {
   template <class C>
   bool operator()(C x) const {
@@ -104,6 +109,7 @@ struct IsInfinity {
     return std::fabs(x) == std::numeric_limits<C>::infinity();
   }
 };
+
 struct BitwiseNot {
   template <class C>
   C operator()(C x) const {
@@ -113,6 +119,7 @@ struct BitwiseNot {
       return static_cast<C>(~x);
   }
 };
+
 struct PopulationCount {
   template <class C>
   C operator()(C x) const {
