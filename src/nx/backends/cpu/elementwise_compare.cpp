@@ -13,6 +13,7 @@
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
 #include "elementwise.hpp"
+#include "fused_functors.hpp"
 
 namespace nx::cpu {
 
@@ -20,42 +21,8 @@ namespace {
 
 using detail::DTypeClass;
 
-struct Equal {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a == b;
-  }
-};
-struct NotEqual {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a != b;
-  }
-};
-struct Less {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a < b;
-  }
-};
-struct LessEqual {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a <= b;
-  }
-};
-struct Greater {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a > b;
-  }
-};
-struct GreaterEqual {
-  template <class C>
-  bool operator()(C a, C b) const {
-    return a >= b;
-  }
-};
+// The comparison functors are shared with the fused programs.
+using namespace fused::op;
 
 /// select over elements of one width: only the bits matter, so four loops serve every dtype.
 template <class W>

@@ -1,10 +1,9 @@
 // The elementwise operations of the fused programs, one functor per primitive on the compute
-// type (float for f16/bf16, bool for pred). The binary and the rounding/bitwise unary ones are also
-// the eager kernels' functors (elementwise_binary.cpp and elementwise_unary.cpp use them
-// directly); the math and comparison ones restate elementwise_math.cpp and
-// elementwise_compare.cpp, whose file comments give the semantics at the edges. The fused tests run
-// every one of them against the eager kernel on edge values, so the two cannot drift apart
-// unnoticed.
+// type (float for f16/bf16, bool for pred). The binary, comparison and rounding/bitwise unary ones
+// are also the eager kernels' functors (elementwise_binary.cpp, elementwise_unary.cpp and
+// elementwise_compare.cpp use them directly); the math ones restate elementwise_math.cpp, whose
+// file comment gives the semantics at the edges. The fused tests run every one of them against
+// the eager kernel on edge values, so the two cannot drift apart unnoticed.
 #pragma once
 
 #include <bit>
