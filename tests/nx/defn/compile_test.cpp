@@ -644,6 +644,73 @@ TEST(DefnCompile, SchedulesOfEveryKernelFamilyAllocateNothing) {
          Tensor s = nx::window_sum(p[2], {1, 1, 2, 2}, {.strides = {1, 1, 2, 2}});
          return std::vector<Tensor>{dx, dw, s};
        }},
+      {"reference convolutions",
+       {random_tensor({2, 3, 9, 9}, f64), random_tensor({4, 3, 3, 3}, f64, 2),
+        random_tensor({1, 2, 7, 6}), random_tensor({3, 2, 2, 3}, f32, 3),
+        random_tensor({8, 16, 20, 20}, f64, 4), random_tensor({16, 16, 3, 3}, f64, 5),
+        random_tensor({1, 2, 6, 6}, f16, 6), random_tensor({2, 2, 3, 3}, f16, 7)},
+       [](std::span<const Tensor> p) {
+         // f64 (the reference path at any size): padded, strided, dilated, and through nx::grad
+         // its input and kernel gradients (input dilation, batch groups); a small f32 one
+         // under oneDNN's cutoff with input dilation; one large enough that its tasks run in
+         // parallel, each on its own im2col buffer; f16 through f32.
+         ConvOptions o;
+         o.padding = Padding::same();
+         o.strides = {2, 1};
+         o.kernel_dilation = {1, 2};
+         auto loss = [&](const Tensor& x, const Tensor& w) {
+           Tensor y = nx::conv(x, w, o);
+           return nx::sum(y * y);
+         };
+         Tensor dx = nx::grad(p[0], [&](const Tensor& x) { return loss(x, p[1]); });
+         Tensor dw = nx::grad(p[1], [&](const Tensor& w) { return loss(p[0], w); });
+         ConvOptions t;
+         t.input_dilation = {2, 1};
+         t.padding = Padding::explicit_pairs({{1, 0}, {-1, 2}});
+         Tensor small = nx::conv(p[2], p[3], t);
+         Tensor big = nx::conv(p[4], p[5]);
+         Tensor half = nx::conv(p[6], p[7], o);
+         return std::vector<Tensor>{dx, dw, small, big, half};
+       }},
+      {"window reductions and scatters",
+       {random_tensor({2, 3, 10, 11}), random_tensor({3, 12, 9}, f64, 2),
+        random_tensor({2, 3, 10, 11}, f16, 3), random_tensor({4, 2, 8, 8}, f32, 4),
+        random_tensor({2, 3, 10, 11}, bf16, 5), ints({5, 40}, 9, 6)},
+       [](std::span<const Tensor> p) {
+         // Windows oneDNN does not take (leading axes windowed, dilation, padding, f64, f16,
+         // integers) through our own loops; oneDNN's poolings on values it treats differently
+         // (NaN from sqrt of negatives), where the prepared pooling falls back to our loops.
+         WindowOptions pd;
+         pd.padding = Padding::explicit_pairs({{0, 0}, {1, 0}, {1, 2}, {0, 3}});
+         pd.strides = {1, 2, 2, 3};
+         pd.window_dilations = {1, 1, 2, 2};
+         WindowOptions lead;
+         lead.strides = {2, 1, 1};
+         lead.padding = Padding::explicit_pairs({{1, 1}, {0, 0}, {2, 0}});
+         const Shape w4{1, 2, 3, 2}, w3{3, 1, 2};
+         Tensor mn = nx::window_min(p[0], w4, pd);
+         Tensor mx = nx::window_max(p[0], w4, pd);
+         Tensor sm = nx::window_sum(p[1], w3, lead);
+         Tensor pr = nx::window_product(p[1], w3, lead);
+         Tensor hmin = nx::window_min(p[2], w4, pd);
+         Tensor bmax = nx::window_max(p[4], w4, pd);
+         Tensor isum = nx::window_sum(p[5], {2, 5}, {.strides = {1, 2}});
+         Tensor smin = nx::window_scatter_min(p[0], mn, nx::scalar(0.5, f32), w4, pd);
+         Tensor smax = nx::window_scatter_max(p[0], mx, nx::scalar(0.0, f32), w4, pd);
+         Tensor hsc = nx::window_scatter_max(p[2], hmin, nx::scalar(0.0, f16), w4, pd);
+         Tensor dsc = nx::window_scatter_min(p[1], pr, nx::scalar(1.0, f64), w3, lead);
+         Tensor nan = nx::sqrt(p[3]);
+         WindowOptions pool;
+         pool.strides = {1, 1, 2, 2};
+         Tensor pooled = nx::window_max(nan, {1, 1, 2, 2}, pool);
+         Tensor back =
+             nx::window_scatter_max(nan, pooled, nx::scalar(0.0, f32), {1, 1, 2, 2}, pool);
+         Tensor clean = nx::window_max(p[3], {1, 1, 2, 2}, pool);
+         Tensor init =
+             nx::window_scatter_max(p[3], clean, nx::scalar(1.0, f32), {1, 1, 2, 2}, pool);
+         return std::vector<Tensor>{mn,   mx,   sm,  pr,  hmin,   bmax, isum,
+                                    smin, smax, hsc, dsc, pooled, back, init};
+       }},
       {"linear algebra, scans, creation",
        {random_tensor({2, 40, 30}), random_tensor({3, 70}, f32, 2)},
        [](std::span<const Tensor> p) {

@@ -65,7 +65,12 @@ ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const Tenso
   bool onednn_type = compute == DType::F32 || compute == DType::BF16;
   if (onednn_type && plan.g.macs() >= kDnnlConvMacs) plan.dnnl = dnnl_conv_prepare(compute, plan.g);
   plan.dnnl_offset = used;
-  if (plan.dnnl) used += scratch_round(dnnl_conv_scratch_bytes(*plan.dnnl));
+  if (plan.dnnl) {
+    used += scratch_round(dnnl_conv_scratch_bytes(*plan.dnnl));
+  } else {
+    plan.ref = reference_conv_prepare(compute, plan.g);
+    used += scratch_round(reference_conv_scratch_bytes(*plan.ref));
+  }
   plan.scratch_bytes = used;
   return plan;
 }
@@ -83,7 +88,7 @@ void run_conv_with(const ConvPlan& plan, const void* x, const void* w, void* y, 
     if (plan.dnnl) {
       dnnl(dtype, cx, cw, cy, s + plan.dnnl_offset);
     } else {
-      reference_conv(dtype, plan.g, cx, cw, cy);
+      reference_conv_run(*plan.ref, dtype, plan.g, cx, cw, cy, s + plan.dnnl_offset);
     }
   };
   if (plan.dtype != DType::F16) {

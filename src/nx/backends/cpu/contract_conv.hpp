@@ -35,7 +35,20 @@ ConvGeometry conv_geometry(const detail::ConvParams& p, const Shape& input, cons
 /// Our own convolution for every geometry: im2col (with dilation, padding and cropping folded
 /// into the gather) and a matrix product per (output batch, group), through `gemm`. Any float
 /// dtype; accumulation as in gemm (f32, f64 for f64).
+/// Plans once and runs on the calling thread's scratch (reference_conv_prepare/_run).
 void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y);
+
+/// The reference convolution planned for one problem (dtype, g): gather tables, input offsets,
+/// the split into tasks (contract_conv_ref.cpp). For callers that plan once and run many times.
+struct ConvRef;
+std::shared_ptr<const ConvRef> reference_conv_prepare(DType dtype, const ConvGeometry& g);
+/// Bytes of scratch one run of `r` needs (the im2col buffers of its parallel chunks).
+size_t reference_conv_scratch_bytes(const ConvRef& r);
+/// Runs `r` on the problem (dtype, g) it was planned for; `scratch` holds
+/// reference_conv_scratch_bytes(r) bytes, 64-byte aligned, private to this call. Allocates
+/// nothing itself (the products run through `gemm`).
+void reference_conv_run(const ConvRef& r, DType dtype, const ConvGeometry& g, const void* x,
+                        const void* w, void* y, void* scratch);
 
 /// The convolution through a cached oneDNN primitive: f32 or bf16, 1 to 3 spatial axes. A
 /// forward convolution without input dilation or batch groups; a backward-data convolution for

@@ -16,6 +16,7 @@
 #include "contract_gemm.hpp"
 #include "dnnl_common.hpp"
 #include "parallel.hpp"
+#include "scratch_plan.hpp"
 
 namespace nx::cpu {
 
@@ -30,16 +31,31 @@ struct Run {
   int64_t begin, end, src0, step;
 };
 
-struct Plan {
+}  // namespace
+
+/// The reference path planned for one problem: the gather tables, the input offsets of every
+/// output row (line_offsets), the split into tasks and the scratch of each parallel chunk.
+struct ConvRef {
   int64_t spatial, kpos, kdim, positions, width, lines, in_size;
   std::vector<std::vector<int64_t>> taps;  ///< per axis: [k][out] -> input index or -1
   std::vector<Run> runs;                   ///< per tap of the last axis, when it has no dilation
   std::vector<int64_t> in_strides;         ///< element strides of the spatial axes
   bool direct;                             ///< col would equal the input itself
+  /// offsets[t * lines + line]: where output row `line` of lead tap t starts in an input
+  /// channel, or -1 when that tap reads padding there (line_offsets).
+  std::vector<int64_t> offsets;
+  int64_t chunk = 1, col_chunks = 1, tasks = 0;
+  bool parallel = false;
+  int64_t workers = 1;   ///< parallel chunks, each with its own col
+  size_t col_bytes = 0;  ///< one worker's col
+  size_t scratch_bytes = 0;
 };
 
-Plan make_plan(const ConvGeometry& g) {
-  Plan p;
+namespace {
+
+using Plan = ConvRef;
+
+void make_plan(const ConvGeometry& g, Plan& p) {
   p.spatial = g.spatial();
   p.kpos = num_elements(g.k);
   p.kdim = g.i * p.kpos;
@@ -76,33 +92,31 @@ Plan make_plan(const ConvGeometry& g) {
       p.runs.push_back(r);
     }
   }
-  return p;
 }
 
-// Input offsets of output rows [l0, l1) for each tap of the leading (all but last) spatial
-// axes: offsets[t * rows + r] is where row l0 + r of tap t starts in an input channel, or -1
-// when that tap reads padding there. The same for every channel, so computed once per chunk.
-std::vector<int64_t> line_offsets(const Plan& p, const ConvGeometry& g, int64_t l0, int64_t l1) {
+// Input offsets of every output row for each tap of the leading (all but last) spatial axes:
+// offsets[t * lines + line] is where row `line` of tap t starts in an input channel, or -1 when
+// that tap reads padding there. The same for every channel and image.
+void line_offsets(Plan& p, const ConvGeometry& g) {
   int64_t d_last = p.spatial - 1;
-  int64_t lead_taps = p.kpos / g.k[d_last], rows = l1 - l0;
-  std::vector<int64_t> offsets(static_cast<size_t>(lead_taps * rows));
+  int64_t lead_taps = p.kpos / g.k[d_last], rows = p.lines;
+  p.offsets.assign(static_cast<size_t>(lead_taps * rows), 0);
   std::vector<int64_t> kv(static_cast<size_t>(p.spatial));
   for (int64_t t = 0; t < lead_taps; ++t) {
     for (int64_t d = d_last - 1, rem = t; d >= 0; --d) {
       kv[d] = rem % g.k[d];
       rem /= g.k[d];
     }
-    for (int64_t line = l0; line < l1; ++line) {
+    for (int64_t line = 0; line < rows; ++line) {
       int64_t offset = 0;
       for (int64_t d = d_last - 1, rem = line; d >= 0 && offset >= 0; --d) {
         int64_t src = p.taps[d][kv[d] * g.out[d] + rem % g.out[d]];
         rem /= g.out[d];
         offset = src < 0 ? -1 : offset + src * p.in_strides[d];
       }
-      offsets[static_cast<size_t>(t * rows + line - l0)] = offset;
+      p.offsets[static_cast<size_t>(t * rows + line)] = offset;
     }
   }
-  return offsets;
 }
 
 // One output row of one tap: the input row `src` as the last-axis tap `k` sees it.
@@ -131,12 +145,11 @@ void fill_row(const Plan& p, int64_t k, const E* src, E* dst) {
 template <class E>
 void im2col(const Plan& p, const ConvGeometry& g, const E* x, int64_t l0, int64_t l1, E* col) {
   int64_t k_last = g.k[p.spatial - 1], rows = l1 - l0, cols = rows * p.width;
-  std::vector<int64_t> offsets = line_offsets(p, g, l0, l1);
   int64_t lead_taps = p.kpos / k_last;
   for (int64_t ci = 0; ci < g.i; ++ci) {
     const E* xc = x + ci * p.in_size;
     for (int64_t t = 0; t < lead_taps; ++t) {
-      const int64_t* off = offsets.data() + t * rows;
+      const int64_t* off = p.offsets.data() + t * p.lines + l0;
       for (int64_t k = 0; k < k_last; ++k) {
         E* row = col + (ci * p.kpos + t * k_last + k) * cols;
         for (int64_t r = 0; r < rows; ++r) {
@@ -153,20 +166,15 @@ void im2col(const Plan& p, const ConvGeometry& g, const E* x, int64_t l0, int64_
 }
 
 template <class E>
-void run(DType dtype, const ConvGeometry& g, const E* x, const E* w, E* y) {
-  Plan p = make_plan(g);
+void run(const Plan& p, DType dtype, const ConvGeometry& g, const E* x, const E* w, E* y,
+         std::byte* scratch) {
   int64_t groups = g.groups(), og = g.o / groups;
   if (p.kdim == 0) {  // no input channels or an empty window: every output is an empty sum
     std::fill_n(y, g.out_n * g.o * p.positions, E{});
     return;
   }
-  int64_t esize = static_cast<int64_t>(sizeof(E));
-  int64_t row_bytes = std::max<int64_t>(1, p.kdim * p.width * esize);
-  int64_t chunk = p.direct ? p.lines : std::clamp<int64_t>(kColBytes / row_bytes, 1, p.lines);
-  int64_t chunks = (p.lines + chunk - 1) / chunk;
-  int64_t tasks = g.out_n * groups * chunks;
-
-  auto task = [&](int64_t t) {
+  const int64_t chunk = p.chunk, chunks = p.col_chunks;
+  auto task = [&](int64_t t, E* col) {
     int64_t c_idx = t % chunks, grp = t / chunks % groups, n_out = t / chunks / groups;
     int64_t in_batch = g.batch_groups > 1 ? grp * g.out_n + n_out : n_out;
     int64_t chan0 = g.feature_groups > 1 ? grp * g.i : 0;
@@ -184,41 +192,66 @@ void run(DType dtype, const ConvGeometry& g, const E* x, const E* w, E* y) {
       gemm(dtype, v, wg, xb + l0 * p.width, out);
       return;
     }
-    dnnl_util::Scratch scratch;
-    E* col = scratch.take<E>(p.kdim * cols);
     im2col(p, g, xb, l0, l1, col);
     v.b_sk = cols, v.b_sn = 1;
     gemm(dtype, v, wg, col, out);
   };
   // Enough independent tasks keep both cores busy with single-threaded products; otherwise
   // each product runs threaded itself.
-  int threads = 1;
-#ifdef _OPENMP
-  threads = omp_get_max_threads();
-#endif
-  if (tasks >= 4 * threads && g.macs() >= 1e6) {
-    parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) task(t);
-    });
-  } else {
-    for (int64_t t = 0; t < tasks; ++t) task(t);
-  }
+  parallel_chunks(p.tasks, 1, p.workers, [&](int64_t worker, int64_t begin, int64_t end) {
+    E* col = reinterpret_cast<E*>(scratch + static_cast<size_t>(worker) * p.col_bytes);
+    for (int64_t t = begin; t < end; ++t) task(t, col);
+  });
 }
 
 }  // namespace
 
-void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {
+std::shared_ptr<const ConvRef> reference_conv_prepare(DType dtype, const ConvGeometry& g) {
+  auto plan = std::make_shared<ConvRef>();
+  Plan& p = *plan;
+  make_plan(g, p);
+  if (p.kdim == 0) return plan;
+  line_offsets(p, g);
+  const int64_t esize = static_cast<int64_t>(byte_size(dtype));
+  const int64_t row_bytes = std::max<int64_t>(1, p.kdim * p.width * esize);
+  p.chunk = p.direct ? p.lines
+                     : std::clamp<int64_t>(kColBytes / row_bytes, 1, std::max<int64_t>(1, p.lines));
+  p.col_chunks = p.chunk == 0 ? 0 : (p.lines + p.chunk - 1) / p.chunk;
+  p.tasks = g.out_n * g.groups() * p.col_chunks;
+  p.parallel = p.tasks >= 4 * max_threads() && g.macs() >= 1e6;
+  p.workers = p.parallel ? chunk_count(p.tasks, 1) : 1;
+  if (!p.direct) {
+    p.col_bytes = scratch_round(static_cast<size_t>(p.kdim * p.chunk * p.width * esize));
+  }
+  p.scratch_bytes = p.col_bytes * static_cast<size_t>(p.workers);
+  return plan;
+}
+
+size_t reference_conv_scratch_bytes(const ConvRef& r) {
+  return r.scratch_bytes;
+}
+
+void reference_conv_run(const ConvRef& r, DType dtype, const ConvGeometry& g, const void* x,
+                        const void* w, void* y, void* scratch) {
+  auto* s = static_cast<std::byte*>(scratch);
   switch (byte_size(dtype)) {
     case 2:
-      return run(dtype, g, static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(w),
-                 static_cast<uint16_t*>(y));
+      return run(r, dtype, g, static_cast<const uint16_t*>(x), static_cast<const uint16_t*>(w),
+                 static_cast<uint16_t*>(y), s);
     case 4:
-      return run(dtype, g, static_cast<const uint32_t*>(x), static_cast<const uint32_t*>(w),
-                 static_cast<uint32_t*>(y));
+      return run(r, dtype, g, static_cast<const uint32_t*>(x), static_cast<const uint32_t*>(w),
+                 static_cast<uint32_t*>(y), s);
     default:
-      return run(dtype, g, static_cast<const uint64_t*>(x), static_cast<const uint64_t*>(w),
-                 static_cast<uint64_t*>(y));
+      return run(r, dtype, g, static_cast<const uint64_t*>(x), static_cast<const uint64_t*>(w),
+                 static_cast<uint64_t*>(y), s);
   }
+}
+
+void reference_conv(DType dtype, const ConvGeometry& g, const void* x, const void* w, void* y) {
+  const std::shared_ptr<const ConvRef> plan = reference_conv_prepare(dtype, g);
+  dnnl_util::Scratch scratch;
+  reference_conv_run(*plan, dtype, g, x, w, y,
+                     plan->scratch_bytes > 0 ? scratch.take(plan->scratch_bytes) : nullptr);
 }
 
 }  // namespace nx::cpu

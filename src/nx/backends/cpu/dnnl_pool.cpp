@@ -350,16 +350,17 @@ struct PreparedPoolState final : PreparedState {
 
 // A window op that is a pooling oneDNN takes for its shapes: the primitives made once, their
 // arguments bound once per instance. A call whose values oneDNN would treat differently (NaN,
-// -inf, the lowest float; ScatterMax with an init other than +0) runs the eager kernel, which
-// then takes our own loops, exactly as an eager call would.
+// -inf, the lowest float; ScatterMax with an init other than +0) runs our own loops instead,
+// planned with the pooling and on their own part of the scratch, exactly as an eager call
+// would fall back to them.
 class PreparedPool final : public PreparedKernel {
  public:
-  PreparedPool(Kernel eager, detail::Params params, std::shared_ptr<const DnnlPool> pool)
-      : eager_(eager), params_(std::move(params)), pool_(std::move(pool)) {}
-  size_t scratch_bytes() const override { return pool_->bytes; }
+  PreparedPool(std::unique_ptr<PreparedKernel> own, std::shared_ptr<const DnnlPool> pool)
+      : own_(std::move(own)), pool_(std::move(pool)), own_at_(scratch_round(pool_->bytes)) {}
+  size_t scratch_bytes() const override { return own_at_ + own_->scratch_bytes(); }
   void run(std::span<const Tensor> in, std::span<Tensor> out, void* scratch) const override {
     PoolArgs args = bind_pool(*pool_, scratch);
-    run_on(args, in, out);
+    run_on(args, in, out, scratch);
   }
   std::unique_ptr<PreparedState> make_state(void* scratch) const override {
     auto s = std::make_unique<PreparedPoolState>();
@@ -372,25 +373,23 @@ class PreparedPool final : public PreparedKernel {
       run(in, out, scratch);
       return;
     }
-    run_on(static_cast<PreparedPoolState*>(state)->args, in, out);
+    run_on(static_cast<PreparedPoolState*>(state)->args, in, out, scratch);
   }
 
  private:
-  void run_on(PoolArgs& args, std::span<const Tensor> in, std::span<Tensor> out) const {
+  void run_on(PoolArgs& args, std::span<const Tensor> in, std::span<Tensor> out,
+              void* scratch) const {
     const bool scatter = pool_->op == PoolOp::ScatterMax;
-    if (scatter && !init_is_positive_zero(in[2])) {
-      eager_(params_, in, out);
-      return;
-    }
-    if (!run_pool(*pool_, args, in[0].raw_data(), scatter ? in[1].raw_data() : nullptr,
+    if ((scatter && !init_is_positive_zero(in[2])) ||
+        !run_pool(*pool_, args, in[0].raw_data(), scatter ? in[1].raw_data() : nullptr,
                   detail::mutable_data(out[0]))) {
-      eager_(params_, in, out);
+      own_->run(in, out, static_cast<std::byte*>(scratch) + own_at_);
     }
   }
 
-  Kernel eager_;
-  detail::Params params_;
+  std::unique_ptr<PreparedKernel> own_;
   std::shared_ptr<const DnnlPool> pool_;
+  size_t own_at_;
 };
 
 }  // namespace
@@ -398,6 +397,10 @@ class PreparedPool final : public PreparedKernel {
 std::unique_ptr<PreparedKernel> prepare_window(detail::Prim p, const detail::Params& params,
                                                std::span<const TensorType> in,
                                                std::span<const TensorType> out) {
+  const bool scatter =
+      p == detail::Prim::window_scatter_max || p == detail::Prim::window_scatter_min;
+  std::unique_ptr<PreparedKernel> own =
+      scatter ? prepare_window_scatter(p, params, in) : prepare_window_reduce(p, params, in, out);
   PoolOp op;
   switch (p) {
     case detail::Prim::window_max:
@@ -410,13 +413,13 @@ std::unique_ptr<PreparedKernel> prepare_window(detail::Prim p, const detail::Par
       op = PoolOp::ScatterMax;
       break;
     default:
-      return nullptr;
+      return own;
   }
   const Shape& windows = op == PoolOp::ScatterMax ? in[1].shape : out[0].shape;
   std::shared_ptr<const DnnlPool> pool = dnnl_pool_prepare(
       op, in[0].dtype, std::get<detail::WindowParams>(params), in[0].shape, windows);
-  if (!pool) return nullptr;
-  return std::make_unique<PreparedPool>(kernel_of(p), params, std::move(pool));
+  if (!pool) return own;
+  return std::make_unique<PreparedPool>(std::move(own), std::move(pool));
 }
 
 size_t dnnl_pool_cache_size() {

@@ -8,9 +8,9 @@
 // else, and everything oneDNN has only a reference kernel for, stays on our own kernels; so do
 // the inputs on which oneDNN's results would differ from ours (dnnl_pool.cpp says which).
 //
-// Windows are called through the kernel table (eagerly and from compiled code alike), so the
-// primitives are created once per problem and kept in a cache keyed by the problem's shape,
-// like dnnl_matmul's.
+// Eager calls find their primitives in a cache keyed by the problem's shape, like dnnl_matmul's;
+// compiled code creates them once at compile time (prepare_window) and binds their arguments
+// once per instance.
 #pragma once
 
 #include <cstddef>

@@ -93,8 +93,9 @@ struct ConvPlan {
   bool empty = false;
   ConvGeometry g;
   std::shared_ptr<const DnnlConv> dnnl;          ///< null: the reference path
+  std::shared_ptr<const ConvRef> ref;            ///< the reference path's plan
   size_t x_elems = 0, w_elems = 0, y_elems = 0;  ///< f16: the f32 copies in the scratch
-  size_t dnnl_offset = 0;
+  size_t dnnl_offset = 0;                        ///< also the reference path's scratch
   size_t scratch_bytes = 0;
 };
 ConvPlan plan_conv(const detail::ConvParams& p, const TensorType& x, const TensorType& w,
@@ -164,11 +165,19 @@ std::unique_ptr<PreparedKernel> prepare_index(detail::Prim p, const detail::Para
                                               std::span<const TensorType> out);
 std::unique_ptr<PreparedKernel> prepare_sort(const detail::Params& params,
                                              std::span<const TensorType> in);
-/// window_max, window_sum and window_scatter_max when they are poolings oneDNN takes
-/// (dnnl_pool.hpp); null otherwise.
+/// Every window primitive: window_max, window_sum and window_scatter_max through oneDNN when
+/// they are poolings it takes (dnnl_pool.hpp), with our own loops planned beside for the values
+/// oneDNN treats differently; the rest through our own loops (the two below).
 std::unique_ptr<PreparedKernel> prepare_window(detail::Prim p, const detail::Params& params,
                                                std::span<const TensorType> in,
                                                std::span<const TensorType> out);
+/// Our own loops of window_sum, window_product, window_max and window_min (window.cpp).
+std::unique_ptr<PreparedKernel> prepare_window_reduce(detail::Prim p, const detail::Params& params,
+                                                      std::span<const TensorType> in,
+                                                      std::span<const TensorType> out);
+/// Our own loops of window_scatter_max and window_scatter_min (window_scatter.cpp).
+std::unique_ptr<PreparedKernel> prepare_window_scatter(detail::Prim p, const detail::Params& params,
+                                                       std::span<const TensorType> in);
 std::unique_ptr<PreparedKernel> prepare_qr(const detail::Params& params,
                                            std::span<const TensorType> in,
                                            std::span<const TensorType> out);

@@ -22,8 +22,11 @@
 #include "../../core/tensor_impl.hpp"
 #include "../../core/visit_dtype.hpp"
 #include "backend.hpp"
+#include "dnnl_common.hpp"
 #include "dnnl_pool.hpp"
 #include "parallel.hpp"
+#include "prepared.hpp"
+#include "scratch_plan.hpp"
 #include "window_plan.hpp"
 
 namespace nx::cpu {
@@ -106,41 +109,77 @@ struct MinOp {
   }
 };
 
+/// One window reduction planned for fixed shapes: the geometry, the work split, and the scratch
+/// each parallel chunk gets (covered_rows' work and offsets, the combined row, accumulators).
+struct ReducePlan {
+  WindowPlan p;
+  DType dtype = DType::F32;
+  bool empty = false;
+  int64_t column_chunks = 1, items = 0, grain = 1, chunks = 1;
+  size_t work_at = 0, rows_at = 0, line_at = 0, acc_at = 0;
+  size_t chunk_bytes = 0, scratch_bytes = 0;
+};
+
+ReducePlan plan_reduce(const detail::WindowParams& params, const TensorType& in, const Shape& out) {
+  ReducePlan r;
+  r.dtype = in.dtype;
+  r.empty = num_elements(out) == 0;
+  if (r.empty) return r;
+  r.p = make_window_plan(params, in.shape, out);
+  const WindowAxis& last = r.p.last;
+  r.column_chunks = (last.out + kColumnChunk - 1) / kColumnChunk;
+  r.items = r.p.out_rows * r.column_chunks;
+  const int64_t cols = std::min(last.out, kColumnChunk);
+  const int64_t work = cols * r.p.rows_per_window * last.window + 1;
+  r.grain = std::max<int64_t>(1, kParallelGrain / work);
+  r.chunks = chunk_count(r.items, r.grain);
+  // Accumulators are at most 8 bytes; the combined row spans the operand columns the outputs
+  // of one column chunk read.
+  const int64_t line =
+      std::min(last.size, (cols - 1) * last.stride + (last.window - 1) * last.dilation + 1);
+  ScratchLayout l;
+  r.work_at = l.add(covered_rows_work(r.p) * sizeof(int64_t));
+  r.rows_at = l.add(static_cast<size_t>(r.p.rows_per_window) * sizeof(int64_t));
+  r.line_at = l.add(static_cast<size_t>(std::max<int64_t>(line, 1)) * 8);
+  r.acc_at = l.add(static_cast<size_t>(cols) * 8);
+  r.chunk_bytes = l.bytes();
+  r.scratch_bytes = r.chunk_bytes * static_cast<size_t>(r.chunks);
+  return r;
+}
+
 template <class T, class Op>
-void reduce_window(const WindowPlan& p, const T* x, T* y) {
+void reduce_window(const ReducePlan& plan, const T* x, T* y, std::byte* scratch) {
   using A = typename Op::template acc<T>;
+  const WindowPlan& p = plan.p;
   const WindowAxis& last = p.last;
-  const int64_t chunks = (last.out + kColumnChunk - 1) / kColumnChunk;
-  const int64_t items = p.out_rows * chunks;
-  const int64_t work = std::min(last.out, kColumnChunk) * p.rows_per_window * last.window + 1;
+  const int64_t chunks = plan.column_chunks;
   const A id = Op::template identity<A>();
   const bool plain_last = last.window == 1 && last.stride == 1 && last.lo == 0;
 
-  parallel_for(items, std::max<int64_t>(1, kParallelGrain / work), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> rows;
-    RowScratch scratch(p.lead.size());
-    std::vector<A> line;  // the combined input row segment
-    std::vector<A> acc(static_cast<size_t>(std::min(last.out, kColumnChunk)));
+  parallel_chunks(plan.items, plan.grain, plan.chunks, [&](int64_t chunk, int64_t b, int64_t e) {
+    std::byte* mine = scratch + static_cast<size_t>(chunk) * plan.chunk_bytes;
+    auto* work = reinterpret_cast<int64_t*>(mine + plan.work_at);
+    auto* rows = reinterpret_cast<int64_t*>(mine + plan.rows_at);
+    A* l = reinterpret_cast<A*>(mine + plan.line_at);  // the combined input row segment
+    A* a = reinterpret_cast<A*>(mine + plan.acc_at);   // a[c - c0] accumulates output c
     for (int64_t item = b; item < e; ++item) {
       int64_t row = item / chunks;
       int64_t c0 = (item % chunks) * kColumnChunk;
       int64_t c1 = std::min(last.out, c0 + kColumnChunk);
       T* dst = y + row * last.out;
-      covered_rows(p, row, scratch, rows);
+      const int64_t nrows = covered_rows(p, row, work, rows);
       // Operand columns the outputs [c0, c1) can read.
       int64_t in0 = std::max<int64_t>(0, last.start(c0));
       int64_t in1 = std::min(last.size, last.start(c1 - 1) + (last.window - 1) * last.dilation + 1);
-      if (rows.empty() || in1 <= in0) {
+      if (nrows == 0 || in1 <= in0) {
         for (int64_t c = c0; c < c1; ++c) dst[c] = static_cast<T>(id);
         continue;
       }
       // Vertical pass: combine the covered rows elementwise.
       int64_t len = in1 - in0;
-      line.resize(static_cast<size_t>(len));
-      A* l = line.data();
       const T* first = x + rows[0] + in0;
       for (int64_t i = 0; i < len; ++i) l[i] = static_cast<A>(first[i]);
-      for (size_t r = 1; r < rows.size(); ++r) {
+      for (int64_t r = 1; r < nrows; ++r) {
         const T* src = x + rows[r] + in0;
         for (int64_t i = 0; i < len; ++i) l[i] = Op::combine(l[i], static_cast<A>(src[i]));
       }
@@ -157,7 +196,6 @@ void reduce_window(const WindowPlan& p, const T* x, T* y) {
                           : (last.size - 1 - span + last.lo) / last.stride + 1;
       full0 = std::clamp(full0, c0, c1);
       full1 = std::clamp(full1, full0, c1);
-      A* a = acc.data();  // a[c - c0] accumulates output c
       for (int64_t c = full0; c < full1; ++c) a[c - c0] = id;
       for (int64_t k = 0; k < last.window; ++k) {
         // Output c reads line[s * c + base] at window position k.
@@ -190,34 +228,77 @@ void reduce_window(const WindowPlan& p, const T* x, T* y) {
 }
 
 template <class Op>
-void run_window(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {
-  if (out[0].size() == 0) return;
-  WindowPlan plan =
-      make_window_plan(std::get<detail::WindowParams>(params), in[0].shape(), out[0].shape());
-  detail::visit_dtype(in[0].dtype(), [&](auto tag) {
+void run_reduce_as(const ReducePlan& plan, const Tensor& x, Tensor& y, void* scratch) {
+  detail::visit_dtype(plan.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (!std::is_same_v<T, bool>) {
-      reduce_window<T, Op>(plan, in[0].data<T>(), detail::mutable_data<T>(out[0]));
+      reduce_window<T, Op>(plan, x.data<T>(), detail::mutable_data<T>(y),
+                           static_cast<std::byte*>(scratch));
     }
   });
 }
 
+void run_reduce(detail::Prim op, const ReducePlan& plan, const Tensor& x, Tensor& y,
+                void* scratch) {
+  if (plan.empty) return;
+  switch (op) {
+    case detail::Prim::window_sum:
+      return run_reduce_as<SumOp>(plan, x, y, scratch);
+    case detail::Prim::window_product:
+      return run_reduce_as<ProductOp>(plan, x, y, scratch);
+    case detail::Prim::window_max:
+      return run_reduce_as<MaxOp>(plan, x, y, scratch);
+    default:
+      return run_reduce_as<MinOp>(plan, x, y, scratch);
+  }
+}
+
+// Eager: plan, then run on the calling thread's scratch.
+void eager_reduce(detail::Prim op, const Params& params, std::span<const Tensor> in,
+                  std::span<Tensor> out) {
+  if (out[0].size() == 0) return;
+  const ReducePlan plan =
+      plan_reduce(std::get<detail::WindowParams>(params), in[0].type(), out[0].shape());
+  dnnl_util::Scratch scratch;
+  run_reduce(op, plan, in[0], out[0], scratch.take(plan.scratch_bytes));
+}
+
+class PreparedReduce final : public PreparedKernel {
+ public:
+  PreparedReduce(detail::Prim op, ReducePlan plan) : op_(op), plan_(std::move(plan)) {}
+  size_t scratch_bytes() const override { return plan_.scratch_bytes; }
+  void run(std::span<const Tensor> in, std::span<Tensor> out, void* scratch) const override {
+    run_reduce(op_, plan_, in[0], out[0], scratch);
+  }
+
+ private:
+  detail::Prim op_;
+  ReducePlan plan_;
+};
+
 }  // namespace
+
+std::unique_ptr<PreparedKernel> prepare_window_reduce(detail::Prim p, const detail::Params& params,
+                                                      std::span<const TensorType> in,
+                                                      std::span<const TensorType> out) {
+  return std::make_unique<PreparedReduce>(
+      p, plan_reduce(std::get<detail::WindowParams>(params), in[0], out[0].shape));
+}
 
 // Poolings go to oneDNN when it computes what our loops do (dnnl_pool.hpp); the rest stays here.
 void kernel_window_sum(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
   if (dnnl_pool(PoolOp::Sum, std::get<detail::WindowParams>(p), in, out[0])) return;
-  run_window<SumOp>(p, in, out);
+  eager_reduce(detail::Prim::window_sum, p, in, out);
 }
 void kernel_window_product(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
-  run_window<ProductOp>(p, in, out);
+  eager_reduce(detail::Prim::window_product, p, in, out);
 }
 void kernel_window_max(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
   if (dnnl_pool(PoolOp::Max, std::get<detail::WindowParams>(p), in, out[0])) return;
-  run_window<MaxOp>(p, in, out);
+  eager_reduce(detail::Prim::window_max, p, in, out);
 }
 void kernel_window_min(const Params& p, std::span<const Tensor> in, std::span<Tensor> out) {
-  run_window<MinOp>(p, in, out);
+  eager_reduce(detail::Prim::window_min, p, in, out);
 }
 
 }  // namespace nx::cpu

@@ -35,29 +35,33 @@ WindowPlan make_window_plan(const detail::WindowParams& params, const Shape& in,
   return p;
 }
 
-void covered_rows(const WindowPlan& p, int64_t row, RowScratch& s, std::vector<int64_t>& offsets) {
-  size_t n = p.lead.size();
-  offsets.clear();
+int64_t covered_rows(const WindowPlan& p, int64_t row, int64_t* work, int64_t* offsets) {
+  const size_t n = p.lead.size();
+  int64_t* pos = work;
+  int64_t* k0 = work + n;
+  int64_t* k1 = work + 2 * n;
+  int64_t* k = work + 3 * n;
   for (size_t i = n; i-- > 0;) {
-    s.pos[i] = row % p.lead[i].out;
+    pos[i] = row % p.lead[i].out;
     row /= p.lead[i].out;
-    p.lead[i].valid(s.pos[i], s.k0[i], s.k1[i]);
-    if (s.k1[i] <= s.k0[i]) return;  // this axis' window is all padding
-    s.k[i] = s.k0[i];
+    p.lead[i].valid(pos[i], k0[i], k1[i]);
+    if (k1[i] <= k0[i]) return 0;  // this axis' window is all padding
+    k[i] = k0[i];
   }
+  int64_t count = 0;
   while (true) {
     int64_t off = 0;
     for (size_t i = 0; i < n; ++i) {
-      off += (p.lead[i].start(s.pos[i]) + s.k[i] * p.lead[i].dilation) * p.lead_stride[i];
+      off += (p.lead[i].start(pos[i]) + k[i] * p.lead[i].dilation) * p.lead_stride[i];
     }
-    offsets.push_back(off);
+    offsets[count++] = off;
     // Odometer over the valid window positions, last axis fastest.
     size_t i = n;
-    while (i > 0 && ++s.k[i - 1] >= s.k1[i - 1]) {
-      s.k[i - 1] = s.k0[i - 1];
+    while (i > 0 && ++k[i - 1] >= k1[i - 1]) {
+      k[i - 1] = k0[i - 1];
       --i;
     }
-    if (i == 0) return;
+    if (i == 0) return count;
   }
 }
 

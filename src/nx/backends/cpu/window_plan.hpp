@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -53,14 +54,15 @@ struct WindowPlan {
 /// The plan of a window operation on an operand of shape `in` with output shape `out`.
 WindowPlan make_window_plan(const detail::WindowParams& params, const Shape& in, const Shape& out);
 
-/// Scratch of covered_rows, one per thread.
-struct RowScratch {
-  std::vector<int64_t> pos, k0, k1, k;
-  explicit RowScratch(size_t n) : pos(n), k0(n), k1(n), k(n) {}
-};
+/// Elements of int64_t scratch covered_rows needs for plan `p`.
+inline size_t covered_rows_work(const WindowPlan& p) {
+  return 4 * p.lead.size();
+}
 
 /// Offsets (in elements) of the operand rows that the window of output row `row` covers, in
-/// row-major order of the window positions (empty when the window is all padding).
-void covered_rows(const WindowPlan& p, int64_t row, RowScratch& s, std::vector<int64_t>& offsets);
+/// row-major order of the window positions, written to `offsets` (room for p.rows_per_window);
+/// returns their count (0 when the window is all padding). `work` holds covered_rows_work(p)
+/// elements. Allocates nothing, so a planned kernel can run it on its scratch.
+int64_t covered_rows(const WindowPlan& p, int64_t row, int64_t* work, int64_t* offsets);
 
 }  // namespace nx::cpu
