@@ -13,6 +13,7 @@
 
 #include "../../core/tensor_impl.hpp"
 #include "backend.hpp"
+#include "contract_axes.hpp"
 #include "contract_gemm.hpp"
 #include "dnnl_common.hpp"
 #include "movement_copy.hpp"
@@ -21,42 +22,6 @@
 namespace nx::cpu {
 
 namespace {
-
-// The stride of a group of axes walked as one row-major index (last axis fastest), if the
-// buffer allows it: each axis's stride must be the next one's stride times its size (size-1
-// axes skipped). A group whose size is 1 gets stride 0 (gemm replaces it with a plain one).
-std::optional<int64_t> group_stride(const Shape& dims, const std::vector<int64_t>& strides,
-                                    const Axes& axes) {
-  std::optional<int64_t> stride;
-  int64_t extent = 0;
-  for (size_t i = axes.size(); i-- > 0;) {
-    size_t ax = static_cast<size_t>(axes[i]);
-    if (dims[ax] == 1) continue;
-    if (!stride) {
-      stride = strides[ax];
-    } else if (strides[ax] != extent) {
-      return std::nullopt;
-    }
-    extent = strides[ax] * dims[ax];
-  }
-  return stride.value_or(0);
-}
-
-int64_t product(const Shape& dims, const Axes& axes) {
-  int64_t p = 1;
-  for (int64_t ax : axes) p *= dims[static_cast<size_t>(ax)];
-  return p;
-}
-
-Axes free_axes(int64_t rank, const Axes& contract, const Axes& batch) {
-  std::vector<bool> used(static_cast<size_t>(rank), false);
-  for (int64_t ax : contract) used[static_cast<size_t>(ax)] = true;
-  for (int64_t ax : batch) used[static_cast<size_t>(ax)] = true;
-  Axes out;
-  for (int64_t i = 0; i < rank; ++i)
-    if (!used[static_cast<size_t>(i)]) out.push_back(i);
-  return out;
-}
 
 // One operand as three strided groups (batch, outer, inner), gathered into that order when
 // its layout does not allow direct strides. For a, outer = free and inner = contracting; for b,
@@ -79,7 +44,7 @@ DotOperandPlan plan_operand(const Shape& dims, int esize, const Axes& batch, con
       p.order_strides.push_back(strides[static_cast<size_t>(ax)]);
     }
   }
-  int64_t no = product(dims, outer), ni = product(dims, inner);
+  int64_t no = axes_product(dims, outer), ni = axes_product(dims, inner);
   p.s_batch = no * ni, p.s_outer = ni, p.s_inner = 1;
   // The gather: the operand's axes in [batch, outer, inner] order into a contiguous copy.
   std::vector<CopyDim> copy(p.order_dims.size());
@@ -106,10 +71,10 @@ DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorTy
   Axes free_a = free_axes(static_cast<int64_t>(a.shape.size()), p.contract_a, p.batch_a);
   Axes free_b = free_axes(static_cast<int64_t>(b.shape.size()), p.contract_b, p.batch_b);
   GemmView g;
-  g.batch = product(a.shape, p.batch_a);
-  g.m = product(a.shape, free_a);
-  g.n = product(b.shape, free_b);
-  g.k = product(a.shape, p.contract_a);
+  g.batch = axes_product(a.shape, p.batch_a);
+  g.m = axes_product(a.shape, free_a);
+  g.n = axes_product(b.shape, free_b);
+  g.k = axes_product(a.shape, p.contract_a);
   plan.empty = g.batch * g.m * g.n == 0;
   if (plan.empty) return plan;
   plan.zero_k = g.k == 0;  // the operands are empty and the result is zeros

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../../core/tensor_impl.hpp"
+#include "contract_axes.hpp"
 #include "contract_conv.hpp"
 #include "contract_gemm.hpp"
 #include "fused_dnnl_plan.hpp"
@@ -28,41 +29,6 @@ struct View {
 };
 
 // ---- reading the program -----------------------------------------------------------------------
-
-/// The stride of a group of axes walked as one row-major index, if the layout allows it
-/// (as contract.cpp): 0 for a group of size 1.
-std::optional<int64_t> group_stride(const Shape& dims, const std::vector<int64_t>& strides,
-                                    const Axes& axes) {
-  std::optional<int64_t> stride;
-  int64_t extent = 0;
-  for (size_t i = axes.size(); i-- > 0;) {
-    const size_t ax = static_cast<size_t>(axes[i]);
-    if (dims[ax] == 1) continue;
-    if (!stride) {
-      stride = strides[ax];
-    } else if (strides[ax] != extent) {
-      return std::nullopt;
-    }
-    extent = strides[ax] * dims[ax];
-  }
-  return stride.value_or(0);
-}
-
-int64_t product(const Shape& dims, const Axes& axes) {
-  int64_t p = 1;
-  for (int64_t ax : axes) p *= dims[static_cast<size_t>(ax)];
-  return p;
-}
-
-Axes free_axes(int64_t rank, const Axes& contract, const Axes& batch) {
-  std::vector<bool> used(static_cast<size_t>(rank), false);
-  for (int64_t ax : contract) used[static_cast<size_t>(ax)] = true;
-  for (int64_t ax : batch) used[static_cast<size_t>(ax)] = true;
-  Axes out;
-  for (int64_t i = 0; i < rank; ++i)
-    if (!used[static_cast<size_t>(i)]) out.push_back(i);
-  return out;
-}
 
 /// A view over the output (numpy broadcasting from `v`'s shape), collapsed onto groups of
 /// output axes: each group is either broadcast (dim 1) or read with a single stride.
@@ -199,8 +165,9 @@ class Reader {
       const auto& p = std::get<detail::DotParams>(n.params);
       const Axes fa = free_axes(static_cast<int64_t>(sa.size()), p.contract_a, p.batch_a);
       const Axes fb = free_axes(static_cast<int64_t>(sb.size()), p.contract_b, p.batch_b);
-      const int64_t batch = product(sa, p.batch_a), m = product(sa, fa), nn = product(sb, fb);
-      const int64_t k = product(sa, p.contract_a);
+      const int64_t batch = axes_product(sa, p.batch_a), m = axes_product(sa, fa),
+                    nn = axes_product(sb, fb);
+      const int64_t k = axes_product(sa, p.contract_a);
       require(k > 0);
       const auto sta = row_major(sa), stb = row_major(sb);
       auto g = [&](const Shape& s, const std::vector<int64_t>& st, const Axes& axes) {
