@@ -18,18 +18,25 @@ Tensor ema(const Tensor& x, const Tensor& m, const Tensor& d, const Tensor& one_
   return one_minus_d * x + d * m;
 }
 
+// Per-step coefficients of the Adam family from hyperparameters (b1, b2, eps, eps_root, ...):
+// b1, 1 - b1, b2, 1 - b2, the two bias corrections 1 - b^t, eps, eps_root.
+std::vector<Tensor> adam_coefficients(const std::vector<Tensor>& hp, const Tensor& t) {
+  const Tensor &b1 = hp[0], &b2 = hp[1];
+  return {b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - nx::pow(b1, t), 1.0 - nx::pow(b2, t), hp[2], hp[3]};
+}
+
+// Coefficients of the RMS family from (decay, eps): decay, 1 - decay, eps.
+std::vector<Tensor> decay_coefficients(const std::vector<Tensor>& hp, const Tensor&) {
+  return {hp[0], 1.0 - hp[0], hp[1]};
+}
+
 }  // namespace
 
 Transformation scale_by_adam(const AdamOptions& opts) {
   return moment_transformation(
       "scale_by_adam", {{"mu", 0.0}, {"nu", 0.0}}, true,
       {{"b1", opts.b1}, {"b2", opts.b2}, {"eps", opts.eps}, {"eps_root", opts.eps_root}},
-      [](const std::vector<Tensor>& hp, const Tensor& t) {
-        const Tensor &b1 = hp[0], &b2 = hp[1];
-        return std::vector<Tensor>{
-            b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - nx::pow(b1, t), 1.0 - nx::pow(b2, t), hp[2], hp[3]};
-      },
-      [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
+      adam_coefficients, [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
         const Tensor &g = a[0], &mu = a[1], &nu = a[2];
         Tensor m = ema(g, mu, c[0], c[1]);
         Tensor v = ema(nx::square(g), nu, c[2], c[3]);
@@ -51,29 +58,20 @@ Transformation scale_by_rss(const RssOptions& opts) {
 }
 
 Transformation scale_by_rms(const RmsOptions& opts) {
-  return moment_transformation(
-      "scale_by_rms", {{"nu", opts.initial_scale}}, false,
-      {{"decay", opts.decay}, {"eps", opts.eps}},
-      [](const std::vector<Tensor>& hp, const Tensor&) {
-        return std::vector<Tensor>{hp[0], 1.0 - hp[0], hp[1]};
-      },
-      [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
-        const Tensor& g = a[0];
-        Tensor v = ema(nx::square(g), a[1], c[0], c[1]);
-        return std::vector<Tensor>{nx::rsqrt(v + c[2]) * g, v};
-      });
+  return moment_transformation("scale_by_rms", {{"nu", opts.initial_scale}}, false,
+                               {{"decay", opts.decay}, {"eps", opts.eps}}, decay_coefficients,
+                               [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
+                                 const Tensor& g = a[0];
+                                 Tensor v = ema(nx::square(g), a[1], c[0], c[1]);
+                                 return std::vector<Tensor>{nx::rsqrt(v + c[2]) * g, v};
+                               });
 }
 
 Transformation scale_by_belief(const BeliefOptions& opts) {
   return moment_transformation(
       "scale_by_belief", {{"mu", 0.0}, {"nu", 0.0}}, true,
       {{"b1", opts.b1}, {"b2", opts.b2}, {"eps", opts.eps}, {"eps_root", opts.eps_root}},
-      [](const std::vector<Tensor>& hp, const Tensor& t) {
-        const Tensor &b1 = hp[0], &b2 = hp[1];
-        return std::vector<Tensor>{
-            b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - nx::pow(b1, t), 1.0 - nx::pow(b2, t), hp[2], hp[3]};
-      },
-      [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
+      adam_coefficients, [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
         const Tensor &g = a[0], &mu = a[1], &nu = a[2];
         Tensor m = ema(g, mu, c[0], c[1]);
         // The paper's belief: the variance of g around its prediction m, not g^2.
@@ -86,10 +84,7 @@ Transformation scale_by_belief(const BeliefOptions& opts) {
 Transformation scale_by_stddev(const RmsOptions& opts) {
   return moment_transformation(
       "scale_by_stddev", {{"mu", 0.0}, {"nu", opts.initial_scale}}, false,
-      {{"decay", opts.decay}, {"eps", opts.eps}},
-      [](const std::vector<Tensor>& hp, const Tensor&) {
-        return std::vector<Tensor>{hp[0], 1.0 - hp[0], hp[1]};
-      },
+      {{"decay", opts.decay}, {"eps", opts.eps}}, decay_coefficients,
       [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
         const Tensor& g = a[0];
         Tensor m = ema(g, a[1], c[0], c[1]);
@@ -132,12 +127,7 @@ Transformation scale_by_yogi(const YogiOptions& opts) {
   return moment_transformation(
       "scale_by_yogi", {{"mu", init}, {"nu", init}}, true,
       {{"b1", opts.b1}, {"b2", opts.b2}, {"eps", opts.eps}, {"eps_root", opts.eps_root}},
-      [](const std::vector<Tensor>& hp, const Tensor& t) {
-        const Tensor &b1 = hp[0], &b2 = hp[1];
-        return std::vector<Tensor>{
-            b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - nx::pow(b1, t), 1.0 - nx::pow(b2, t), hp[2], hp[3]};
-      },
-      [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
+      adam_coefficients, [](std::span<const Tensor> a, const std::vector<Tensor>& c) {
         const Tensor &g = a[0], &mu = a[1], &nu = a[2];
         Tensor m = ema(g, mu, c[0], c[1]);
         Tensor g2 = nx::square(g);
