@@ -18,6 +18,7 @@
 
 #include "backend.hpp"
 #include "elementwise.hpp"
+#include "fused_functors.hpp"
 #include "vmath.hpp"
 
 namespace nx::cpu {
@@ -26,73 +27,10 @@ namespace {
 
 using detail::DTypeClass;
 
-/// A primitive computed by vmath for float and libm for double.
-#define NX_VMATH_OP(Name, fn)                                \
-  struct Name {                                              \
-    float operator()(float x) const { return vm::fn(x); }    \
-    double operator()(double x) const { return std::fn(x); } \
-  };
-NX_VMATH_OP(Exp, exp)
-NX_VMATH_OP(Expm1, expm1)
-NX_VMATH_OP(Log, log)
-NX_VMATH_OP(Log1p, log1p)
-NX_VMATH_OP(Tanh, tanh)
-NX_VMATH_OP(Erf, erf)
-#undef NX_VMATH_OP
-
-/// A primitive computed by double-precision libm, also for float: rounding the double result
-/// once is correctly rounded but in rare cases, where glibc's float versions of sinh, acosh,
-/// erfc, ... are off by up to 2 ulp.
-#define NX_LIBM_OP(Name, fn)                                  \
-  struct Name {                                               \
-    template <class C>                                        \
-    C operator()(C x) const {                                 \
-      return static_cast<C>(std::fn(static_cast<double>(x))); \
-    }                                                         \
-  };
-NX_LIBM_OP(Cbrt, cbrt)
-NX_LIBM_OP(Sin, sin)
-NX_LIBM_OP(Cos, cos)
-NX_LIBM_OP(Tan, tan)
-NX_LIBM_OP(Asin, asin)
-NX_LIBM_OP(Acos, acos)
-NX_LIBM_OP(Atan, atan)
-NX_LIBM_OP(Sinh, sinh)
-NX_LIBM_OP(Cosh, cosh)
-NX_LIBM_OP(Asinh, asinh)
-NX_LIBM_OP(Acosh, acosh)
-NX_LIBM_OP(Atanh, atanh)
-NX_LIBM_OP(Erfc, erfc)
-#undef NX_LIBM_OP
-
-struct Sqrt {
-  template <class C>
-  C operator()(C x) const {
-    return std::sqrt(x);
-  }
-  template <class C>
-  static void array(const C* in, C* out, int64_t n) {
-    vm::sqrt_array<false>(in, out, n);
-  }
-};
-struct Rsqrt {
-  template <class C>
-  C operator()(C x) const {
-    return C(1) / std::sqrt(x);
-  }
-  template <class C>
-  static void array(const C* in, C* out, int64_t n) {
-    vm::sqrt_array<true>(in, out, n);
-  }
-};
-
-struct Sigmoid {
-  float operator()(float x) const { return vm::sigmoid(x); }
-  double operator()(double x) const {
-    double e = std::exp(-std::fabs(x));
-    return (x >= 0.0 ? 1.0 : e) / (1.0 + e);
-  }
-};
+// The functors (vmath for float and libm for double; double-precision libm rounded once for the
+// others) are shared with the fused programs; erf_inv, which the fused programs do not take, is
+// here.
+using namespace fused::op;
 
 /// Giles' single-precision approximation of erf_inv ("Approximating the erfinv function",
 /// GPU Computing Gems, 2010), relative error about 1e-7 for |x| < 1 - 2^-24; a first guess.
