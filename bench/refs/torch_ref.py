@@ -245,6 +245,25 @@ WORKLOADS["step.cnn_adam_b128_peak_rss"] = lambda: timed_step(
     torch_steps.adam_trainer(torch_steps.Cnn(), torch_steps.cnn_batch(128)))
 
 
+# Each bench/refs/torch_fn_*.py (one per area of axon::fn) adds its own WORKLOADS: it receives
+# this module's torch and ramp() through register(torch, ramp) and returns a dict name -> setup.
+def add_area_workloads():
+    import glob
+    import importlib.util
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "torch_fn_*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for key, setup in module.register(torch, ramp).items():
+            if key in WORKLOADS:
+                raise RuntimeError(f"{path}: workload {key} is defined twice")
+            WORKLOADS[key] = setup
+
+
+add_area_workloads()
+
 # ---- protocol -----------------------------------------------------------------------------------
 
 def one_line(text):
