@@ -4,8 +4,10 @@
 //
 // Gradients:
 //   cond   the VJP is a cond over the two branches' VJPs.
-//   scan   the forward pass is re-run with the carry before each step stacked as an extra
-//          output; the backward pass is a scan in the opposite direction over those residuals.
+//   scan   the forward pass is re-run with the carry before each step, and the outputs of the
+//          body's per-step contractions (matmuls, convolutions), stacked as extra outputs; the
+//          backward pass is a scan in the opposite direction over those residuals, which reads
+//          the contractions' values instead of recomputing them.
 //   while  the trip count is unknown when compiling, so residuals cannot be stacked in a
 //          planned buffer: the backward pass recomputes the state before step k from the initial
 //          state (a while loop of k steps) for k = n-1 .. 0. That costs O(n^2) body evaluations;
@@ -212,6 +214,58 @@ std::vector<Tensor> graph_vjp(const Graph& g, std::span<const Tensor> args,
   return r;
 }
 
+// The values of a scan body that its reverse pass should read from the forward pass instead of
+// recomputing them: the outputs of contractions (matmuls, convolutions) that depend on the
+// carries or the x slices (the first `num_varying` inputs). Empty when the body has a
+// custom_grad node, whose replay needs interpret's own environment.
+std::vector<int32_t> scan_residuals(const Graph& body, size_t num_varying) {
+  std::vector<char> varies(body.num_values(), 0);
+  std::vector<int32_t> saved;
+  for (const Node& n : body.nodes) {
+    if (n.kind == NodeKind::CustomGrad) return {};
+    bool v = n.kind == NodeKind::Param && static_cast<size_t>(n.index) < num_varying;
+    for (int32_t i : n.in) v = v || varies[static_cast<size_t>(i)] != 0;
+    for (int32_t o : n.out) varies[static_cast<size_t>(o)] = v ? 1 : 0;
+    if (v && n.kind == NodeKind::Prim &&
+        (n.prim == Prim::dot_general || n.prim == Prim::conv_general)) {
+      saved.push_back(n.out[0]);
+    }
+  }
+  return saved;
+}
+
+// graph_vjp where the values `saved` (value ids of g) are given, so the nodes defining them are
+// not replayed.
+std::vector<Tensor> graph_vjp_given(const Graph& g, std::span<const Tensor> args,
+                                    std::span<const int32_t> saved, std::span<const Tensor> values,
+                                    std::span<const Tensor> cts, std::span<const bool> wanted) {
+  std::vector<Tensor> env(g.num_values());
+  std::vector<char> given(g.num_values(), 0);
+  for (size_t k = 0; k < saved.size(); ++k) {
+    env[static_cast<size_t>(saved[k])] = values[k];
+    given[static_cast<size_t>(saved[k])] = 1;
+  }
+  std::vector<Tensor> in;
+  for (const Node& n : g.nodes) {
+    if (n.kind == NodeKind::Param) {
+      env[static_cast<size_t>(n.out[0])] = args[static_cast<size_t>(n.index)];
+      continue;
+    }
+    bool all_given = true;
+    for (int32_t o : n.out) all_given = all_given && given[static_cast<size_t>(o)] != 0;
+    if (all_given) continue;
+    in.clear();
+    for (int32_t v : n.in) in.push_back(env[static_cast<size_t>(v)]);
+    std::vector<Tensor> outs = interpret_node(n, in, g);
+    for (size_t i = 0; i < n.out.size(); ++i) env[static_cast<size_t>(n.out[i])] = outs[i];
+  }
+  std::vector<Tensor> r = backward(g, env, cts, wanted);
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (wanted[i]) r[i] = zeros_if_empty(r[i], args[i].type());
+  }
+  return r;
+}
+
 std::unique_ptr<bool[]> float_mask(std::span<const Tensor> ts, std::span<const bool> wanted,
                                    size_t offset) {
   std::unique_ptr<bool[]> m(new bool[ts.size() + 1]);
@@ -276,18 +330,25 @@ std::vector<Tensor> vjp_scan(const Node& n, std::span<const Tensor> in, std::spa
   std::span<const Tensor> xs = in.subspan(nc, nxs);
   std::span<const Tensor> caps = in.subspan(nc + nxs);
 
-  // Forward again, stacking the carry before each step.
+  // Forward again, stacking the carry before each step and the residuals (the contractions'
+  // outputs, so that the reverse pass does not recompute its matmuls).
+  const std::vector<int32_t> saved = scan_residuals(body, nc + nxs);
   ScanResult fwd = nx::scan(
       list_tree(init), list_tree(xs),
       [&](const Tree& carry, const Tree& x) {
         std::vector<Tensor> args = concat_vec(tree_leaves(carry), tree_leaves(x));
         args.insert(args.end(), caps.begin(), caps.end());
-        std::vector<Tensor> outs = interpret(body, args);
+        std::vector<Tensor> env;
+        std::vector<Tensor> outs = interpret(body, args, saved.empty() ? nullptr : &env);
+        std::vector<Tensor> ys = tree_leaves(carry);
+        for (int32_t v : saved) ys.push_back(env[static_cast<size_t>(v)]);
         return std::pair<Tree, Tree>(list_tree(std::span<const Tensor>(outs).subspan(0, nc)),
-                                     carry);
+                                     list_tree(ys));
       },
       ScanOptions{s.reverse, s.length});
-  std::vector<Tensor> carries_before = tree_leaves(fwd.ys);
+  std::vector<Tensor> stacked = tree_leaves(fwd.ys);
+  std::vector<Tensor> carries_before(stacked.begin(),
+                                     stacked.begin() + static_cast<std::ptrdiff_t>(nc));
 
   // Body inputs: carries, x slices, captures. Which need cotangents: float carries always (they
   // chain), x slices and captures when wanted.
@@ -317,6 +378,7 @@ std::vector<Tensor> vjp_scan(const Node& n, std::span<const Tensor> in, std::spa
     t.shape.insert(t.shape.begin(), s.length);
     scanned.push_back(zeros_if_empty(ct[nc + y], t));
   }
+  scanned.insert(scanned.end(), stacked.begin() + static_cast<std::ptrdiff_t>(nc), stacked.end());
   Tree carry0 = Tree::list({list_tree(ct_init), list_tree(ct_caps0)});
   ScanResult bwd = nx::scan(
       carry0, list_tree(scanned),
@@ -329,7 +391,11 @@ std::vector<Tensor> vjp_scan(const Node& n, std::span<const Tensor> in, std::spa
         size_t k = 0;
         for (size_t c = 0; c < nc; ++c) cts.push_back(want[c] ? ct_c[k++] : Tensor());
         for (size_t y = 0; y < ny; ++y) cts.push_back(sl[nc + nxs + y]);
-        std::vector<Tensor> g = graph_vjp(body, args, cts, want_span);
+        std::vector<Tensor> g =
+            saved.empty() ? graph_vjp(body, args, cts, want_span)
+                          : graph_vjp_given(body, args, saved,
+                                            std::span<const Tensor>(sl).subspan(nc + nxs + ny), cts,
+                                            want_span);
         std::vector<Tensor> new_c, new_caps, ct_x;
         for (size_t c = 0; c < nc; ++c) {
           if (want[c]) new_c.push_back(g[c]);

@@ -3,6 +3,16 @@
 //
 // The pass works on *units*: a cluster of nodes, or a single node left as it is.
 //
+// 0. Before clustering, a sum is taken through the factors that are constant along its axes
+//    (sum(-a) = -sum(a), sum(a + a) = 2 sum(a), sum(a * c) = sum(a) * c for c constant over the
+//    reduced axes), so that sums of one value with different per-channel weights (a backward
+//    pass's) become one sum of that value, computed where the value is. Then a large reduction
+//    whose reduced axes form more than one block (NCHW statistics over N, H and W) is split in two:
+//    over its trailing reduced axes, which a cluster can end in, then over the remaining axes of
+//    that much smaller result. Last, a cheap elementwise value (one operation on values that are
+//    read, not computed, such as x - mean) that several nodes read is recomputed for each reader:
+//    reading its operands again costs what reading it would, and it is then never written to
+//    memory.
 // 1. Epilogues. A dot_general/conv_general large enough to go to oneDNN, whose result feeds a
 //    chain of elementwise nodes (each value used once, by the next), becomes one unit with the
 //    longest prefix of that chain oneDNN takes as bias and post-ops (prepare_epilogue decides).
@@ -16,6 +26,10 @@
 // 3. broadcast_in_dim and reshape are never cluster members: a cluster reads through them (their
 //    chain is copied into each program that reads it, so a broadcast is never materialized for
 //    it), and dependencies are traced through them to the value they view.
+//    A reduction of a value the cluster does not compute (an input it reads) joins a cluster
+//    that already reads all of that value, after the clusters are formed: the pass over the
+//    data is then shared (batch norm's backward sums the cotangent while reading it). Likewise
+//    two clusters over one domain that read the same input in full merge when they can.
 // 4. Clusters with fewer than two operations (a broadcast read counts as one) stay plain nodes.
 //    The units are then emitted in a topological order; units whose results nobody reads are
 //    dropped, and a cluster outputs exactly the member values read outside it.
@@ -29,6 +43,7 @@
 #include "../backends/cpu/fused_ops.hpp"
 #include "../backends/cpu/fused_program.hpp"
 #include "fuse_program.hpp"
+#include "fuse_rewrite.hpp"
 #include "graph_rewrite.hpp"
 #include "passes.hpp"
 
@@ -40,6 +55,9 @@ namespace {
 // contract_conv.cpp measured the crossovers), so there is no primitive to fuse into.
 constexpr double kDnnlMatmulMacs = 36.0 * 36.0 * 36.0;
 constexpr double kDnnlConvMacs = 49152;
+
+// Values smaller than this are not worth merging clusters for.
+constexpr int64_t kSiblingMergeElements = int64_t(1) << 14;
 
 bool is_view(const Node& n) {
   return n.kind == NodeKind::Prim && (n.prim == Prim::broadcast_in_dim || n.prim == Prim::reshape);
@@ -74,6 +92,8 @@ class Fuser {
   Graph run() {
     for (size_t i = 0; i < n_; ++i) epilogue(static_cast<int32_t>(i));
     for (size_t i = 0; i < n_; ++i) cluster(static_cast<int32_t>(i));
+    for (size_t i = 0; i < n_; ++i) absorb_input_reduction(static_cast<int32_t>(i));
+    merge_siblings();
     dissolve_small();
     return emit();
   }
@@ -223,6 +243,63 @@ class Fuser {
     }
   }
 
+  /// A reduction left on its own whose operand some cluster reads in full (the same value, not
+  /// through a view) joins that cluster, so the data is read once for both.
+  void absorb_input_reduction(int32_t i) {
+    const Node& n = node(i);
+    if (unit_[static_cast<size_t>(i)] != i || fused(i)) return;
+    if (n.kind != NodeKind::Prim || info(n.prim).group != PrimGroup::Reduce ||
+        !std::holds_alternative<AxesParams>(n.params))
+      return;
+    const int32_t v = n.in[0];
+    const TensorType& in = g_.type(v);
+    const auto& axes = std::get<AxesParams>(n.params).axes;
+    if (!cpu::fused::can_reduce(n.prim, in, axes)) return;
+    for (int32_t user : users_[static_cast<size_t>(v)]) {
+      const int32_t p = unit_[static_cast<size_t>(user)];
+      if (p == i || unit(p).kind != Unit::Kind::Elementwise ||
+          unit(p).domain != num_elements(in.shape) || !fusible_elementwise(node(user)))
+        continue;
+      Unit& u = unit(i);
+      u.kind = Unit::Kind::Elementwise;
+      u.domain = num_elements(in.shape);
+      u.has_reduction = true;
+      cpu::fused::reduce_layout(in.shape, axes, u.layout, u.red_rows, u.red_len);
+      if (can_merge(p, i)) {
+        merge(p, i);
+        return;
+      }
+      u = Unit{{i}};
+    }
+  }
+
+  /// Clusters of one domain that read the same full-size value (a parameter or a value that is
+  /// materialized anyway) merge, so that it is read once.
+  void merge_siblings() {
+    for (size_t v = 0; v < g_.num_values(); ++v) {
+      const int64_t size = num_elements(g_.type(static_cast<int32_t>(v)).shape);
+      if (size < kSiblingMergeElements) continue;
+      std::vector<int32_t> readers;  // distinct clusters reading v, after merges
+      for (int32_t user : users_[v]) {
+        const int32_t u = unit_[static_cast<size_t>(user)];
+        if (unit(u).kind != Unit::Kind::Elementwise || unit(u).domain != size) continue;
+        bool merged = false;
+        for (int32_t r : readers) {  // live: merges below only ever grow them
+          if (r == u) {
+            merged = true;
+            break;
+          }
+          if (can_merge(r, u)) {
+            merge(r, u);
+            merged = true;
+            break;
+          }
+        }
+        if (!merged) readers.push_back(u);
+      }
+    }
+  }
+
   /// Operations a cluster saves: its members, plus each broadcast it reads through.
   int64_t weight(const Unit& u) const {
     int64_t w = static_cast<int64_t>(u.members.size());
@@ -347,6 +424,12 @@ class Fuser {
       }
       const std::vector<int32_t>& outs = outputs[static_cast<size_t>(u)];
       Program p = build_program(g_, producer_, x.members, outs, x.kind != Unit::Kind::Elementwise);
+      if (x.kind == Unit::Kind::Elementwise) {
+        // Recomputed values (rematerialize) may meet in one cluster: compute them once.
+        Graph deduped = eliminate_common_subexpressions(p.graph);
+        const std::set<int32_t> distinct(deduped.outputs.begin(), deduped.outputs.end());
+        if (distinct.size() == deduped.outputs.size()) p.graph = std::move(deduped);
+      }
       Node f;
       f.kind = NodeKind::Fused;
       f.in = b.get(p.inputs);
@@ -418,7 +501,10 @@ class Fuser {
 }  // namespace
 
 Graph fuse(const Graph& g) {
-  return Fuser(g).run();
+  Graph r = rematerialize(split_reductions(factor_sums(g)));
+  // The rewrites leave values unread (what factor_sums summed before); drop them first.
+  if (r.nodes.size() != g.nodes.size()) r = eliminate_dead_code(r);
+  return Fuser(r).run();
 }
 
 }  // namespace nx::detail

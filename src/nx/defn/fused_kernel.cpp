@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "../backends/cpu/dnnl_conv_layout.hpp"
 #include "../backends/cpu/fused_dnnl.hpp"
 #include "../backends/cpu/fused_program.hpp"
 #include "../core/tensor_impl.hpp"
@@ -44,9 +45,11 @@ std::unique_ptr<FusedKernel> prepare_fused(const Node& fused, const Graph& paren
       return std::make_unique<cpu::fused::ElementwiseKernel>(std::move(p));
   } else if (fused.name == "matmul_epilogue" || fused.name == "conv_epilogue") {
     if (auto k = cpu::fused::prepare_epilogue(*program)) return k;
+  } else if (fused.name == "conv_layout") {
+    if (auto k = cpu::fused::prepare_conv_layout(*program)) return k;
   } else {
     throw Error("nx: prepare_fused: unknown fused kind \"" + fused.name +
-                "\" (expected elementwise, matmul_epilogue or conv_epilogue)");
+                "\" (expected elementwise, matmul_epilogue, conv_epilogue or conv_layout)");
   }
   return std::make_unique<InterpretedKernel>(program);
 }

@@ -8,6 +8,8 @@
 //   "matmul_epilogue"  a dot_general followed by bias and/or activation, run as one oneDNN matmul
 //                      primitive with bias and post-ops.
 //   "conv_epilogue"    the same for conv_general.
+//   "conv_layout"      a conv_general over transposed operands and/or with a transposed result,
+//                      run as one oneDNN convolution over strided views (dnnl_conv_layout.hpp).
 #pragma once
 
 #include <cstddef>

@@ -34,7 +34,8 @@ Graph optimize(const Graph& g, const PassObserver& observe) {
     cur = std::move(next);
     if (settled) break;
   }
-  cur = fuse(cur);
+  // Convolutions that took no epilogue may still absorb the transposes around them.
+  cur = fuse_conv_layouts(fuse(cur));
   note("fuse", cur);
   cur = eliminate_dead_code(cur);
   note("dce", cur);

@@ -28,5 +28,8 @@ Graph simplify(const Graph& g);
 /// Clusters elementwise/broadcast chains (with a trailing reduction where it pays) into Fused
 /// nodes, and matmul/conv + bias + activation into Fused nodes lowered to oneDNN post-ops.
 Graph fuse(const Graph& g);
+/// conv_general nodes reading transposed operands or feeding a transpose become "conv_layout"
+/// Fused nodes that oneDNN runs over strided views (no transpose materialized).
+Graph fuse_conv_layouts(const Graph& g);
 
 }  // namespace nx::detail

@@ -288,6 +288,64 @@ TEST(DefnFuse, LeadingReductions) {
   }
 }
 
+// Counts the full-size passes of a fused graph: Fused or reduce nodes reading a value of at
+// least `n` elements.
+int count_passes(const Graph& g, int64_t n) {
+  int c = 0;
+  for (const Node& node : g.nodes) {
+    if (node.kind != NodeKind::Fused &&
+        !(node.kind == NodeKind::Prim && info(node.prim).group == PrimGroup::Reduce))
+      continue;
+    bool big = false;
+    for (int32_t v : node.in) big = big || num_elements(g.type(v).shape) >= n;
+    c += big;
+  }
+  return c;
+}
+
+TEST(DefnFuse, MiddleAxisStatisticsAreSplitAndFused) {
+  // NCHW statistics: sums over N, H, W of x - m and its square, m per channel. The sums over
+  // {0, 2, 3} become sums over {2, 3} (fused into the cluster) and small sums over {0}.
+  Graph g = trace({f32t({4, 8, 30, 30}), f32t({8})}, [](std::span<const Tensor> p) {
+    Tensor c = p[0] - nx::reshape(p[1], {1, 8, 1, 1});
+    return std::vector<Tensor>{nx::sum(c * c, {.axes = Axes{0, 2, 3}}),
+                               nx::reduce_max(nx::exp(c), {.axes = Axes{0, 2, 3}})};
+  });
+  Graph f = fuse_and_check(g, 1e-5);
+  EXPECT_EQ(count_passes(f, 4 * 8 * 30 * 30), 1) << dump_text(f);
+}
+
+TEST(DefnFuse, SumsFactorThroughConstantWeights) {
+  // sum(-(2 (w * c))) over N, H, W with w per channel: -2 w sum(c), so the large sum of c joins
+  // the cluster that reads x once, and no full-size weighted value is reduced.
+  Graph g = trace({f32t({4, 8, 30, 30}), f32t({8}), f32t({8})}, [](std::span<const Tensor> p) {
+    Tensor c = p[0] - nx::reshape(p[1], {1, 8, 1, 1});
+    Tensor wc = nx::broadcast(p[2], {4, 8, 30, 30}, {1}) * c;
+    return std::vector<Tensor>{nx::sum(-(wc + wc), {.axes = Axes{0, 2, 3}}),
+                               nx::sum(c * c, {.axes = Axes{0, 2, 3}})};
+  });
+  Graph f = fuse_and_check(g, 1e-4);
+  EXPECT_EQ(count_passes(f, 4 * 8 * 30 * 30), 1) << dump_text(f);
+}
+
+TEST(DefnFuse, CheapSharedValuesAreRecomputedNotStored) {
+  // c = x - m is read by a reduction and by an elementwise result: each computes it from x,
+  // so c is never written; the two readers of x merge into one pass when they can.
+  Graph g =
+      trace({f32t({64, 1000}), f32t({1000}), f32t({64, 1000})}, [](std::span<const Tensor> p) {
+        Tensor c = p[0] - p[1];
+        return std::vector<Tensor>{nx::sum(c * c, {.axes = Axes{0}}), nx::exp(c) * p[2],
+                                   nx::sum(p[2], {.axes = Axes{0}})};
+      });
+  Graph f = fuse_and_check(g, 1e-5);
+  EXPECT_EQ(count_passes(f, 64 * 1000), 1) << dump_text(f);
+  for (const Node& n : f.nodes) {
+    if (n.kind == NodeKind::Fused) {
+      EXPECT_EQ(n.out.size(), 3u) << dump_text(f);
+    }
+  }
+}
+
 TEST(DefnFuse, ReductionsDoNotDependOnThreadCount) {
   Graph g = trace({f32t({17, 300001})}, [](std::span<const Tensor> p) {
     return std::vector<Tensor>{nx::sum(nx::sin(p[0]), {.axes = Axes{1}}),

@@ -69,6 +69,19 @@ struct DnnlConv;
 /// The primitive dnnl_conv would run for this problem (from the same cache), or null when
 /// oneDNN cannot take it. For callers that create primitives once and run them many times.
 std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g);
+
+/// Element strides of the operands of a convolution whose operands are not row-major: per axis
+/// of input [n, c, in...], kernel [o, i, k...] and output [out_n, o, out...] (a transposed view
+/// of a row-major buffer, such as NHWC data, which oneDNN then reads and writes directly).
+struct ConvStrides {
+  Shape x, k, y;
+  bool contiguous_kernel = false;  ///< k is row-major (backward data flips it in scratch)
+  /// The row-major strides of g's operands.
+  static ConvStrides contiguous(const ConvGeometry& g);
+};
+/// dnnl_conv_prepare for operands laid out with `strides`; null when oneDNN cannot take it so.
+std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g,
+                                                  const ConvStrides& strides);
 /// The oneDNN primitive a prepared convolution runs.
 enum class DnnlConvKind : uint8_t { Forward, BackwardData, BackwardWeights };
 DnnlConvKind dnnl_conv_kind(const DnnlConv& c);

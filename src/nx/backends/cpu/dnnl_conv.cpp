@@ -21,8 +21,14 @@
 //   the output (a weight gradient's "kernel" is the forward output), and always with batch
 //   groups, which the forward mapping cannot take.
 //
+// Operands need not be row-major: ConvStrides gives each one's element strides (a transposed
+// view: the conv_layout kernels of dnnl_conv_layout.cpp read NHWC data and the kernel gradient's
+// batch/feature-swapped operands in place), and every mapping describes our buffers through them.
+//
 // The primitive is created with "any" layouts so that oneDNN picks its fast blocked formats
 // (nChw16c and friends); our row-major tensors are reordered into them and the result back.
+// Dense channels-last activations are the exception: they are given to oneDNN as they are, and
+// its nxc kernels run on our buffers with no reorder.
 // The backward primitives are created with the forward primitive descriptor of their problem
 // as hint, as oneDNN requires. Creating the primitive and its three reorders is the expensive
 // part, so all four are cached together per problem signature.
@@ -56,6 +62,7 @@ struct Mapping {
   int64_t x_offset = 0;  ///< elements to skip in the input (cropping)
   int64_t y_offset = 0;  ///< elements to skip in the output (cropping)
   bool zero_y = false;   ///< the primitive writes only part of the output; the rest is zero
+  bool flip = false;     ///< backward data: the kernel is flipped into scratch first
 };
 
 // Grouped weights get a leading group axis; `o` and `i` are per group.
@@ -87,18 +94,21 @@ bool output_size_is(int64_t size, int64_t lo, int64_t hi, int64_t span, int64_t 
   return room >= 0 && room / stride + 1 == out;
 }
 
-std::optional<Mapping> map_forward(const ConvGeometry& g) {
+std::optional<Mapping> map_forward(const ConvGeometry& g, const ConvStrides& st) {
   if (g.batch_groups != 1 || any_input_dilation(g)) return std::nullopt;
   Mapping m;
   m.groups = g.feature_groups;
-  Shape in_strides = strides_of(g.in);
+  const Shape& xs = st.x;
   m.src_dims = {g.n, g.c};
-  m.x_strides = {g.c * num_elements(g.in), num_elements(g.in)};
+  m.x_strides = {xs[0], xs[1]};
   m.dst_dims = {g.out_n, g.o};
   m.w_dims = weight_dims(m.groups, g.o / m.groups, g.i);
+  m.k_strides = m.groups > 1 ? memory::dims{g.o / m.groups * st.k[0], st.k[0], st.k[1]}
+                             : memory::dims{st.k[0], st.k[1]};
+  m.y_strides = {st.y[0], st.y[1]};
   for (int64_t a = 0; a < g.spatial(); ++a) {
     int64_t lo = g.pad_lo[a], hi = g.pad_hi[a], size = g.in[a];
-    if (lo < 0) m.x_offset += -lo * in_strides[a], size += lo, lo = 0;
+    if (lo < 0) m.x_offset += -lo * xs[2 + a], size += lo, lo = 0;
     int64_t span = (g.k[a] - 1) * g.rhs_dilation[a];
     if (hi < 0 && output_size_is(size, lo, 0, span, g.strides[a], g.out[a])) hi = 0;
     if (hi < 0) size += hi, hi = 0;
@@ -107,40 +117,49 @@ std::optional<Mapping> map_forward(const ConvGeometry& g) {
     m.pad_l.push_back(lo);
     m.pad_r.push_back(hi);
     m.src_dims.push_back(size);
-    m.x_strides.push_back(in_strides[a]);
+    m.x_strides.push_back(xs[2 + a]);
     m.dst_dims.push_back(g.out[a]);
     m.w_dims.push_back(g.k[a]);
+    m.k_strides.push_back(st.k[2 + a]);
+    m.y_strides.push_back(st.y[2 + a]);
     m.dilates.push_back(g.rhs_dilation[a] - 1);  // oneDNN counts the skipped elements
   }
   m.x_dims = m.src_dims;
-  m.k_dims = m.w_dims, m.k_strides = strides_of(m.w_dims);
-  m.y_dims = m.dst_dims, m.y_strides = strides_of(m.dst_dims);
+  m.k_dims = m.w_dims;
+  m.y_dims = m.dst_dims;
   return m;
 }
 
-std::optional<Mapping> map_backward_data(const ConvGeometry& g) {
+std::optional<Mapping> map_backward_data(const ConvGeometry& g, const ConvStrides& st) {
   if (g.batch_groups != 1 || !any_input_dilation(g)) return std::nullopt;
   Mapping m;
   m.kind = Kind::BackwardData;
   int64_t groups = m.groups = g.feature_groups;
   int64_t pk = num_elements(g.k);
+  // A kernel of more than one position is flipped into scratch as a contiguous [o, i, k] block;
+  // a 1x1 kernel is read where it is, through its strides.
+  m.flip = pk > 1;
+  if (m.flip && !st.contiguous_kernel) return std::nullopt;
   // The forward problem: our output is its source, our input its output.
   m.src_dims = {g.out_n, g.o};
   m.dst_dims = {g.n, g.c};
   // Its weights [groups, c/groups, o/groups, k] are our (flipped) kernel [o, c/groups, k] with
   // the two feature axes swapped within each group.
   m.w_dims = weight_dims(groups, g.i, g.o / groups);
-  m.k_strides =
-      groups > 1 ? memory::dims{g.o / groups * g.i * pk, pk, g.i * pk} : memory::dims{pk, g.i * pk};
-  Shape k_spatial = strides_of(g.k), out_strides = strides_of(g.out);
-  m.y_strides = {g.o * num_elements(g.out), num_elements(g.out)};
+  const int64_t ko = m.flip ? g.i * pk : st.k[0], ki = m.flip ? pk : st.k[1];
+  m.k_strides = groups > 1 ? memory::dims{g.o / groups * ko, ki, ko} : memory::dims{ki, ko};
+  Shape k_spatial = strides_of(g.k);
+  if (!m.flip) k_spatial.assign(st.k.begin() + 2, st.k.end());
+  const Shape& out_strides = st.y;
+  m.y_strides = {out_strides[0], out_strides[1]};
+  m.x_strides = {st.x[0], st.x[1]};
   for (int64_t a = 0; a < g.spatial(); ++a) {
     if (g.strides[a] != 1) return std::nullopt;
     int64_t span = (g.k[a] - 1) * g.rhs_dilation[a];
     int64_t pl = span - g.pad_lo[a], pr = span - g.pad_hi[a], size = g.out[a];
     // Negative padding of the forward problem: it never reads the first -pl or last -pr
     // positions of its input, whose gradient (our output) is zero there.
-    if (pl < 0) m.y_offset += -pl * out_strides[a], size += pl, pl = 0, m.zero_y = true;
+    if (pl < 0) m.y_offset += -pl * out_strides[2 + a], size += pl, pl = 0, m.zero_y = true;
     if (pr < 0 && output_size_is(size, pl, 0, span, g.lhs_dilation[a], g.in[a])) pr = 0;
     if (pr < 0) size += pr, pr = 0, m.zero_y = true;
     if (size < 1) return std::nullopt;
@@ -152,37 +171,37 @@ std::optional<Mapping> map_backward_data(const ConvGeometry& g) {
     m.dst_dims.push_back(g.in[a]);
     m.w_dims.push_back(g.k[a]);
     m.k_strides.push_back(k_spatial[a]);
-    m.y_strides.push_back(out_strides[a]);
+    m.y_strides.push_back(out_strides[2 + a]);
+    m.x_strides.push_back(st.x[2 + a]);
   }
-  m.x_dims = m.dst_dims, m.x_strides = strides_of(m.dst_dims);
+  m.x_dims = m.dst_dims;
   m.k_dims = m.w_dims;
   m.y_dims = m.src_dims;
   return m;
 }
 
-std::optional<Mapping> map_backward_weights(const ConvGeometry& g) {
+std::optional<Mapping> map_backward_weights(const ConvGeometry& g, const ConvStrides& st) {
   if (g.feature_groups != 1 || any_input_dilation(g)) return std::nullopt;
   Mapping m;
   m.kind = Kind::BackwardWeights;
   int64_t groups = m.groups = g.batch_groups;
-  int64_t pin = num_elements(g.in), pk = num_elements(g.k), pout = num_elements(g.out);
+  const Shape &xs = st.x, &ks = st.k, &ys = st.y;
   // The forward problem: batch g.c, g.n input and g.o output channels, in `groups` groups.
   m.src_dims = {g.c, g.n};
-  m.x_strides = {pin, g.c * pin};
+  m.x_strides = {xs[1], xs[0]};
   m.dst_dims = {g.c, g.o};
-  m.k_strides = {pk, g.i * pk};
+  m.k_strides = {ks[1], ks[0]};
   // Its weight gradient [groups, o/groups, n/groups, out] is our output [n/groups, o, out].
   m.w_dims = weight_dims(groups, g.o / groups, g.out_n);
-  m.y_strides = groups > 1 ? memory::dims{g.o / groups * pout, pout, g.o * pout}
-                           : memory::dims{pout, g.o * pout};
-  Shape in_strides = strides_of(g.in), k_strides = strides_of(g.k), out_strides = strides_of(g.out);
+  m.y_strides =
+      groups > 1 ? memory::dims{g.o / groups * ys[1], ys[1], ys[0]} : memory::dims{ys[1], ys[0]};
   for (int64_t a = 0; a < g.spatial(); ++a) {
     // Forward stride S = our kernel dilation, forward dilation D = our stride. The positions
     // read are k*D + t*S - lo for kernel position k < g.out and output position t < g.k; the
     // input is padded on the right to end exactly after the last one, or cropped there when it
     // extends by as much as a stride past it.
     int64_t lo = g.pad_lo[a], size = g.in[a];
-    if (lo < 0) m.x_offset += -lo * in_strides[a], size += lo, lo = 0;
+    if (lo < 0) m.x_offset += -lo * xs[2 + a], size += lo, lo = 0;
     int64_t hi = (g.k[a] - 1) * g.rhs_dilation[a] + (g.out[a] - 1) * g.strides[a] + 1 - size - lo;
     int64_t span = (g.out[a] - 1) * g.strides[a];
     if (hi < 0 && output_size_is(size, lo, 0, span, g.rhs_dilation[a], g.k[a])) hi = 0;
@@ -193,11 +212,11 @@ std::optional<Mapping> map_backward_weights(const ConvGeometry& g) {
     m.pad_l.push_back(lo);
     m.pad_r.push_back(hi);
     m.src_dims.push_back(size);
-    m.x_strides.push_back(in_strides[a]);
+    m.x_strides.push_back(xs[2 + a]);
     m.dst_dims.push_back(g.k[a]);
-    m.k_strides.push_back(k_strides[a]);
+    m.k_strides.push_back(ks[2 + a]);
     m.w_dims.push_back(g.out[a]);
-    m.y_strides.push_back(out_strides[a]);
+    m.y_strides.push_back(ys[2 + a]);
   }
   m.x_dims = m.src_dims;
   m.k_dims = m.dst_dims;
@@ -206,15 +225,15 @@ std::optional<Mapping> map_backward_weights(const ConvGeometry& g) {
 }
 
 // The mappings worth trying for this call, best first.
-std::vector<Mapping> candidates(const ConvGeometry& g) {
+std::vector<Mapping> candidates(const ConvGeometry& g, const ConvStrides& st) {
   std::vector<Mapping> out;
   int64_t d = g.spatial();
   if (d < 1 || d > 3 || !all_positive(g)) return out;
-  if (auto m = map_backward_data(g)) out.push_back(std::move(*m));
+  if (auto m = map_backward_data(g, st)) out.push_back(std::move(*m));
   if (dnnl_conv_prefers_backward_weights(g)) {
-    if (auto m = map_backward_weights(g)) out.push_back(std::move(*m));
+    if (auto m = map_backward_weights(g, st)) out.push_back(std::move(*m));
   }
-  if (auto m = map_forward(g)) out.push_back(std::move(*m));
+  if (auto m = map_forward(g, st)) out.push_back(std::move(*m));
   return out;
 }
 
@@ -279,8 +298,16 @@ void layout_scratch(DnnlConv& e, int64_t flipped_bytes) {
   e.bytes = used;
 }
 
+// Whether `md` is a dense channels-last layout ([n, c, sp..] stored as n, sp.., c).
+bool is_nxc(const memory::desc& md) {
+  const memory::dims dims = md.dims();
+  using tag = memory::format_tag;
+  const tag t = dims.size() == 3 ? tag::nwc : dims.size() == 4 ? tag::nhwc : tag::ndhwc;
+  return dims.size() >= 3 && dims.size() <= 5 && md == memory::desc(dims, md.data_type(), t);
+}
+
 std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& m,
-                                           int64_t flipped_bytes) {
+                                           int64_t flipped_bytes, bool use_nxc) {
   auto any = [&](const memory::dims& dims) {
     return memory::desc(dims, dt, memory::format_tag::any);
   };
@@ -296,9 +323,22 @@ std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& 
   e->m = m;
   // The native layouts of our input, kernel and output, in that order.
   memory::desc x_native, k_native, y_native;
+  // The buffers that play the problem's source and destination (its activations).
+  const memory::desc x_plain(m.x_dims, dt, m.x_strides), k_plain(m.k_dims, dt, m.k_strides),
+      y_plain(m.y_dims, dt, m.y_strides);
+  const memory::desc& src_plain = m.kind == Kind::BackwardData ? y_plain : x_plain;
+  const memory::desc& dst_plain = m.kind == Kind::Forward        ? y_plain
+                                  : m.kind == Kind::BackwardData ? x_plain
+                                                                 : k_plain;
+  // Channels-last activations (NHWC data read through strides) are given to oneDNN as they are:
+  // its nxc kernels then run on our buffers with no reorder, as they do for PyTorch's
+  // channels_last tensors. Anything else lets oneDNN choose (blocked layouts, reordered).
+  const bool nxc = use_nxc && is_nxc(src_plain) && is_nxc(dst_plain);
+  auto src_md = [&] { return nxc ? src_plain : any(m.src_dims); };
+  auto dst_md = [&] { return nxc ? dst_plain : any(m.dst_dims); };
   try {
-    dnnl::convolution_forward::desc fwd(prop, algo, any(m.src_dims), any(m.w_dims), any(m.dst_dims),
-                                        m.strides, m.dilates, m.pad_l, m.pad_r);
+    dnnl::convolution_forward::desc fwd(prop, algo, src_md(), any(m.w_dims), dst_md(), m.strides,
+                                        m.dilates, m.pad_l, m.pad_r);
     dnnl::convolution_forward::primitive_desc fwd_pd(fwd, attr, eng);
     switch (m.kind) {
       case Kind::Forward: {
@@ -311,9 +351,8 @@ std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& 
         break;
       }
       case Kind::BackwardData: {
-        dnnl::convolution_backward_data::desc desc(algo, any(m.src_dims), any(m.w_dims),
-                                                   any(m.dst_dims), m.strides, m.dilates, m.pad_l,
-                                                   m.pad_r);
+        dnnl::convolution_backward_data::desc desc(algo, src_md(), any(m.w_dims), dst_md(),
+                                                   m.strides, m.dilates, m.pad_l, m.pad_r);
         dnnl::convolution_backward_data::primitive_desc pd(desc, attr, eng, fwd_pd);
         if (!dnnl_util::is_optimized(pd)) return nullptr;
         e->primitive = dnnl::convolution_backward_data(pd);
@@ -324,9 +363,8 @@ std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& 
         break;
       }
       case Kind::BackwardWeights: {
-        dnnl::convolution_backward_weights::desc desc(algo, any(m.src_dims), any(m.w_dims),
-                                                      any(m.dst_dims), m.strides, m.dilates,
-                                                      m.pad_l, m.pad_r);
+        dnnl::convolution_backward_weights::desc desc(algo, src_md(), any(m.w_dims), dst_md(),
+                                                      m.strides, m.dilates, m.pad_l, m.pad_r);
         dnnl::convolution_backward_weights::primitive_desc pd(desc, attr, eng, fwd_pd);
         if (!dnnl_util::is_optimized(pd)) return nullptr;
         e->primitive = dnnl::convolution_backward_weights(pd);
@@ -337,9 +375,9 @@ std::shared_ptr<const DnnlConv> make_entry(memory::data_type dt, const Mapping& 
         break;
       }
     }
-    e->x = make_reordered(memory::desc(m.x_dims, dt, m.x_strides), x_native, true);
-    e->k = make_reordered(memory::desc(m.k_dims, dt, m.k_strides), k_native, true);
-    e->y = make_reordered(memory::desc(m.y_dims, dt, m.y_strides), y_native, false);
+    e->x = make_reordered(x_plain, x_native, true);
+    e->k = make_reordered(k_plain, k_native, true);
+    e->y = make_reordered(y_plain, y_native, false);
   } catch (const dnnl::error&) {
     return nullptr;  // oneDNN rejects this geometry; another mapping or the reference takes it
   }
@@ -392,12 +430,30 @@ bool dnnl_conv_prefers_backward_weights(const ConvGeometry& g) {
   return positions > num_elements(g.out) && (4 * g.n >= g.c || positions >= 1024);
 }
 
+ConvStrides ConvStrides::contiguous(const ConvGeometry& g) {
+  auto row_major = [](Shape dims) { return strides_of(dims); };
+  Shape x{g.n, g.c}, k{g.o, g.i}, y{g.out_n, g.o};
+  x.insert(x.end(), g.in.begin(), g.in.end());
+  k.insert(k.end(), g.k.begin(), g.k.end());
+  y.insert(y.end(), g.out.begin(), g.out.end());
+  return {row_major(x), row_major(k), row_major(y), true};
+}
+
 std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g) {
+  return dnnl_conv_prepare(dtype, g, ConvStrides::contiguous(g));
+}
+
+std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometry& g,
+                                                  const ConvStrides& strides) {
   memory::data_type dt = dnnl_util::to_dnnl(dtype);
   if (dt != memory::data_type::f32 && dt != memory::data_type::bf16) return nullptr;
-  for (const Mapping& m : candidates(g)) {
+  const auto rank = static_cast<size_t>(g.spatial() + 2);
+  if (strides.x.size() != rank || strides.k.size() != rank || strides.y.size() != rank)
+    return nullptr;
+  for (const Mapping& m : candidates(g, strides)) {
     dnnl_util::Signature sig{static_cast<int64_t>(dtype), static_cast<int64_t>(m.kind), m.groups};
     sig.push_back(m.x_offset), sig.push_back(m.y_offset), sig.push_back(m.zero_y);
+    sig.push_back(m.flip);
     for (const memory::dims* v :
          {&m.src_dims, &m.w_dims, &m.dst_dims, &m.strides, &m.dilates, &m.pad_l, &m.pad_r,
           &m.x_dims, &m.x_strides, &m.k_dims, &m.k_strides, &m.y_dims, &m.y_strides}) {
@@ -405,9 +461,11 @@ std::shared_ptr<const DnnlConv> dnnl_conv_prepare(DType dtype, const ConvGeometr
       sig.insert(sig.end(), v->begin(), v->end());
     }
     // The flipped kernel has o*i*prod(k) elements, which the weight dims fix.
-    int64_t flipped =
-        m.kind == Kind::BackwardData ? g.o * g.i * num_elements(g.k) * byte_size(dtype) : 0;
-    auto entry = cache().get(sig, [&] { return make_entry(dt, m, flipped); });
+    int64_t flipped = m.flip ? g.o * g.i * num_elements(g.k) * byte_size(dtype) : 0;
+    auto entry = cache().get(sig, [&] {
+      auto e = make_entry(dt, m, flipped, true);
+      return e ? e : make_entry(dt, m, flipped, false);
+    });
     if (entry) return entry;
   }
   return nullptr;
@@ -423,8 +481,7 @@ void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, co
   dnnl::stream& st = dnnl_util::stream();
   int64_t esize = byte_size(dtype);
   const void* x_data = static_cast<const std::byte*>(x) + c.m.x_offset * esize;
-  const void* k_data =
-      c.m.kind == Kind::BackwardData ? flipped_kernel(g, esize, w, s + c.flipped) : w;
+  const void* k_data = c.m.flip ? flipped_kernel(g, esize, w, s + c.flipped) : w;
   memory xm = stage_in(c.x, x_data, s + c.x_native, s + c.x_pad);
   memory km = stage_in(c.k, k_data, s + c.k_native, s + c.k_pad);
   if (c.m.zero_y)
@@ -483,8 +540,7 @@ void dnnl_conv_run(const DnnlConv& c, DnnlConvArgs& b, DType dtype, const ConvGe
   auto* s = static_cast<std::byte*>(scratch);
   int64_t esize = byte_size(dtype);
   const void* x_data = static_cast<const std::byte*>(x) + c.m.x_offset * esize;
-  const void* k_data =
-      c.m.kind == Kind::BackwardData ? flipped_kernel(g, esize, w, s + c.flipped) : w;
+  const void* k_data = c.m.flip ? flipped_kernel(g, esize, w, s + c.flipped) : w;
   // The same submissions as dnnl_conv_execute, in the same order, on the same stream.
   if (c.x.reorder) {
     b.x_reorder.set(0, x_data);
