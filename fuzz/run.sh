@@ -7,7 +7,7 @@ seconds=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 passed=0
 failed=0
-for target in npy_fuzzer npz_fuzzer safetensors_fuzzer; do
+for target in npy_fuzzer npz_fuzzer safetensors_fuzzer onnx_fuzzer; do
   bin="$root/$build/fuzz/$target"
   if [ ! -x "$bin" ]; then
     echo "fuzz: $bin is missing (build with -DAXON_BUILD_FUZZ=ON and clang)" >&2

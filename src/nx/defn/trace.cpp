@@ -109,6 +109,16 @@ struct FramePush {
 
 }  // namespace
 
+SuspendTracing::SuspendTracing() {
+  auto saved = std::make_shared<std::vector<Frame*>>();
+  saved->swap(t_frames);
+  saved_ = std::move(saved);
+}
+
+SuspendTracing::~SuspendTracing() {
+  std::static_pointer_cast<std::vector<Frame*>>(saved_)->swap(t_frames);
+}
+
 bool tracing_active() {
   return !t_frames.empty();
 }

@@ -43,6 +43,21 @@ bool tracing_active();
 /// True when some recording frame is active on this thread.
 bool recording();
 
+/// While alive, this thread has no frames: binds run eagerly even inside a trace (the frames are
+/// set aside and restored on destruction). For code whose inputs are all concrete, to fold it at
+/// trace time (the ONNX importer's shape computations); a traced tensor used meanwhile is an
+/// error (it has escaped).
+class SuspendTracing {
+ public:
+  SuspendTracing();
+  ~SuspendTracing();
+  SuspendTracing(const SuspendTracing&) = delete;
+  SuspendTracing& operator=(const SuspendTracing&) = delete;
+
+ private:
+  std::shared_ptr<void> saved_;
+};
+
 /// bind under tracing: resolves substitutions, then records a node into the top recording frame,
 /// or runs eagerly when there is none.
 std::vector<Tensor> trace_bind(Prim p, std::span<const Tensor> in, const Params& params);

@@ -1,0 +1,229 @@
+// ONNX elementwise converters: unary math, binary arithmetic with numpy broadcasting, the
+// variadic Sum/Mean/Max/Min, logic, comparisons, bit operations, Where and Clip.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops_math_internal.hpp"
+
+namespace axon::onnx_import::math {
+namespace {
+
+using nx::Tensor;
+using UnaryFn = Tensor (*)(const Tensor&);
+using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+
+void add_unary(const std::string& op, int64_t since, UnaryFn fn) {
+  register_op(
+      {op, [fn](const OpCall& call) { return std::vector<Tensor>{fn(call.input(0))}; }, since});
+}
+
+// Math functions that nx computes in floating point: ONNX keeps the input's type.
+void add_float_unary(const std::string& op, int64_t since, UnaryFn fn) {
+  register_op({op,
+               [fn](const OpCall& call) {
+                 const Tensor& x = call.input(0);
+                 return std::vector<Tensor>{keep_type(fn(x), x.dtype())};
+               },
+               since});
+}
+
+void add_binary(const std::string& op, int64_t since, BinaryFn fn) {
+  register_op(
+      {op,
+       [fn](const OpCall& call) { return std::vector<Tensor>{fn(call.input(0), call.input(1))}; },
+       since});
+}
+
+// ONNX requires both operands of arithmetic to have one type; a mismatch would silently
+// promote in nx, so it is an error here.
+void check_same_type(const OpCall& call, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype()) {
+    call.fail("inputs must have the same dtype, got " + std::string(nx::dtype_name(a.dtype())) +
+              " and " + std::string(nx::dtype_name(b.dtype())));
+  }
+}
+
+void add_arith(const std::string& op, int64_t since, BinaryFn fn) {
+  register_op({op,
+               [fn](const OpCall& call) {
+                 const Tensor& a = call.input(0);
+                 const Tensor& b = call.input(1);
+                 check_same_type(call, a, b);
+                 return std::vector<Tensor>{fn(a, b)};
+               },
+               since});
+}
+
+// Sum, Mean, Max, Min: one or more inputs, broadcast together.
+void add_variadic(const std::string& op, BinaryFn fn, bool mean) {
+  register_op({op,
+               [fn, mean](const OpCall& call) {
+                 if (call.num_inputs() == 0) call.fail("expected at least one input, got none");
+                 Tensor acc = call.input(0);
+                 for (size_t i = 1; i < call.num_inputs(); ++i) {
+                   check_same_type(call, acc, call.input(i));
+                   acc = fn(acc, call.input(i));
+                 }
+                 if (mean)
+                   acc = keep_type(acc / static_cast<double>(call.num_inputs()), acc.dtype());
+                 return std::vector<Tensor>{acc};
+               },
+               7});
+}
+
+Tensor reciprocal(const Tensor& x) {
+  return keep_type(nx::divide(1.0, x), x.dtype());
+}
+
+std::vector<Tensor> div_op(const OpCall& call) {
+  const Tensor& a = call.input(0);
+  const Tensor& b = call.input(1);
+  check_same_type(call, a, b);
+  // Integer division truncates toward zero, as in C.
+  if (nx::is_integer(a.dtype())) return {nx::quotient(a, b)};
+  return {nx::divide(a, b)};
+}
+
+std::vector<Tensor> mod_op(const OpCall& call) {
+  const Tensor& a = call.input(0);
+  const Tensor& b = call.input(1);
+  check_same_type(call, a, b);
+  // fmod = 1: the result takes the dividend's sign (C fmod); fmod = 0: the divisor's (Python %).
+  if (call.attr_int("fmod", 0) != 0) return {nx::remainder(a, b)};
+  return {nx::mod(a, b)};
+}
+
+// Pow accepts a base and an exponent of different types (opset 12+); the result has the base's
+// type. Mixed types compute in the wider one (float beats integer); an integer base with a
+// floating exponent computes in f64, so that int64 values stay exact.
+std::vector<Tensor> pow_op(const OpCall& call) {
+  const Tensor& base = call.input(0);
+  const Tensor& exponent = call.input(1);
+  const nx::DType out = base.dtype();
+  if (exponent.dtype() == out) return {nx::pow(base, exponent)};
+  const nx::DType compute = nx::is_integer(out) && nx::is_float(exponent.dtype())
+                                ? nx::f64
+                                : nx::merge(out, exponent.dtype());
+  return {keep_type(nx::pow(keep_type(base, compute), keep_type(exponent, compute)), out)};
+}
+
+std::vector<Tensor> is_inf_op(const OpCall& call) {
+  const Tensor& x = call.input(0);
+  const bool negative = call.attr_int("detect_negative", 1) != 0;
+  const bool positive = call.attr_int("detect_positive", 1) != 0;
+  Tensor inf = nx::is_infinity(x);
+  if (negative && positive) return {inf};
+  if (negative) return {nx::logical_and(inf, nx::less(x, 0))};
+  if (positive) return {nx::logical_and(inf, nx::greater(x, 0))};
+  return {nx::logical_and(inf, false)};
+}
+
+std::vector<Tensor> bit_shift_op(const OpCall& call) {
+  const Tensor& x = call.input(0);
+  const Tensor& y = call.input(1);
+  check_same_type(call, x, y);
+  const std::string direction = call.attr_string("direction", "");
+  if (direction == "LEFT") return {nx::left_shift(x, y)};
+  if (direction == "RIGHT") return {nx::right_shift(x, y)};
+  call.fail("attribute direction must be \"LEFT\" or \"RIGHT\", got \"" + direction + "\"");
+}
+
+// A bound of Clip as a scalar of x's type (ONNX gives scalars; some exporters write shape {1},
+// which must not turn a scalar x into a vector).
+Tensor clip_bound(const OpCall& call, const Tensor& x, const Tensor& bound) {
+  if (bound.size() != 1) {
+    call.fail("min and max must be scalars, got shape " + nx::shape_repr(bound.shape()));
+  }
+  return keep_type(nx::reshape(bound, {}), x.dtype());
+}
+
+// Clip: bounds are attributes before opset 11 and optional inputs since. min(max(x, lo), hi)
+// gives every element the value max when min > max, as ONNX specifies, and keeps NaN.
+std::vector<Tensor> clip_op(const OpCall& call) {
+  Tensor y = call.input(0);
+  const nx::DType dtype = y.dtype();
+  if (call.opset() < 11) {
+    if (call.has_attr("min")) y = nx::max(y, nx::scalar(call.attr_float("min", 0), dtype));
+    if (call.has_attr("max")) y = nx::min(y, nx::scalar(call.attr_float("max", 0), dtype));
+    return {y};
+  }
+  const Tensor x = y;
+  if (call.has_input(1)) y = nx::max(y, clip_bound(call, x, call.input(1)));
+  if (call.has_input(2)) y = nx::min(y, clip_bound(call, x, call.input(2)));
+  return {y};
+}
+
+std::vector<Tensor> where_op(const OpCall& call) {
+  const Tensor& cond = call.input(0);
+  if (cond.dtype() != nx::pred) {
+    call.fail("condition must be a bool tensor, got " + std::string(nx::dtype_name(cond.dtype())));
+  }
+  check_same_type(call, call.input(1), call.input(2));
+  return {nx::select(cond, call.input(1), call.input(2))};
+}
+
+}  // namespace
+
+void register_elementwise_ops() {
+  // Unary ops that keep the dtype.
+  add_unary("Abs", 6, nx::abs);
+  add_unary("Neg", 6, nx::negate);
+  add_unary("Floor", 6, nx::floor);
+  add_unary("Ceil", 6, nx::ceil);
+  add_unary("Round", 11, nx::round_even);
+  add_unary("Sign", 9, nx::sign);
+  add_unary("Not", 1, nx::logical_not);
+  add_unary("BitwiseNot", 18, nx::bitwise_not);
+  add_unary("IsNaN", 9, nx::is_nan);
+  add_unary("Reciprocal", 6, reciprocal);
+  register_op({"IsInf", is_inf_op, 10});
+
+  // Math functions.
+  add_float_unary("Exp", 6, nx::exp);
+  add_float_unary("Log", 6, nx::log);
+  add_float_unary("Sqrt", 6, nx::sqrt);
+  add_float_unary("Sin", 7, nx::sin);
+  add_float_unary("Cos", 7, nx::cos);
+  add_float_unary("Tan", 7, nx::tan);
+  add_float_unary("Asin", 7, nx::asin);
+  add_float_unary("Acos", 7, nx::acos);
+  add_float_unary("Atan", 7, nx::atan);
+  add_float_unary("Sinh", 9, nx::sinh);
+  add_float_unary("Cosh", 9, nx::cosh);
+  add_float_unary("Asinh", 9, nx::asinh);
+  add_float_unary("Acosh", 9, nx::acosh);
+  add_float_unary("Atanh", 9, nx::atanh);
+  add_float_unary("Erf", 9, nx::erf);
+
+  // Arithmetic (numpy broadcasting since opset 7).
+  add_arith("Add", 7, nx::add);
+  add_arith("Sub", 7, nx::subtract);
+  add_arith("Mul", 7, nx::multiply);
+  register_op({"Div", div_op, 7});
+  register_op({"Mod", mod_op, 10});
+  register_op({"Pow", pow_op, 7});
+  add_variadic("Sum", nx::add, false);
+  add_variadic("Mean", nx::add, true);
+  add_variadic("Max", nx::max, false);
+  add_variadic("Min", nx::min, false);
+
+  // Logic, comparisons and bits.
+  add_binary("And", 7, nx::logical_and);
+  add_binary("Or", 7, nx::logical_or);
+  add_binary("Xor", 7, nx::logical_xor);
+  add_binary("Equal", 7, nx::equal);
+  add_binary("Less", 7, nx::less);
+  add_binary("LessOrEqual", 12, nx::less_equal);
+  add_binary("Greater", 7, nx::greater);
+  add_binary("GreaterOrEqual", 12, nx::greater_equal);
+  register_op({"BitShift", bit_shift_op, 11});
+  add_arith("BitwiseAnd", 18, nx::bitwise_and);
+  add_arith("BitwiseOr", 18, nx::bitwise_or);
+  add_arith("BitwiseXor", 18, nx::bitwise_xor);
+
+  register_op({"Where", where_op, 9});
+  register_op({"Clip", clip_op, 6});
+}
+
+}  // namespace axon::onnx_import::math

@@ -1,0 +1,437 @@
+// The ONNX nn family's converters (src/axon/onnx/ops_nn*.cpp) against PyTorch and NumPy.
+//
+// Every case of data/ops_nn.npz (written by data/gen_ops_nn.py) is one ONNX node with its
+// inputs and the expected outputs. Each case runs twice: its converter called directly with a
+// hand-filled OpCall (eagerly), and as a one-node model through the importer, built and
+// predicted (compiled with nx::jit, constant inputs as initializers). Then: gradients through
+// Conv/ConvTranspose/pools/norms, the random generators' determinism and moments, and errors.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "axon/compiler.hpp"
+#include "axon/onnx.hpp"
+#include "axon/onnx/ops.hpp"
+#include "nx/defn.hpp"
+#include "nx/io.hpp"
+#include "nx/nx.hpp"
+
+namespace {
+
+using axon::onnx_import::OpCall;
+using nx::Tensor;
+
+// ---- The cases --------------------------------------------------------------------------------
+
+struct Case {
+  std::string name;
+  ::onnx::NodeProto node;
+  int64_t opset = 17;
+  std::vector<Tensor> inputs;  // undefined: an omitted optional input
+  std::vector<bool> is_const;
+  std::vector<Tensor> outputs;
+};
+
+const nx::Tree& reference() {
+  static const nx::Tree tree =
+      nx::io::load_npz(std::filesystem::path(__FILE__).parent_path() / "data" / "ops_nn.npz");
+  return tree;
+}
+
+Case load_case(const std::string& name) {
+  const nx::Tree& r = reference();
+  Case c;
+  c.name = name;
+  Tensor bytes = r[name + ".node"].leaf();
+  if (!c.node.ParseFromArray(bytes.raw_data(), static_cast<int>(bytes.size()))) {
+    throw std::runtime_error("bad NodeProto in case " + name);
+  }
+  c.opset = r[name + ".opset"].leaf().item<int64_t>();
+  std::vector<int64_t> consts = r[name + ".const"].leaf().to_vector<int64_t>();
+  for (int i = 0; i < c.node.input_size(); ++i) {
+    const nx::Tree* t = r.find(name + ".in" + std::to_string(i));
+    c.inputs.push_back(t ? t->leaf() : Tensor());
+    c.is_const.push_back(std::find(consts.begin(), consts.end(), i) != consts.end());
+  }
+  for (int i = 0; i < c.node.output_size(); ++i) {
+    c.outputs.push_back(r[name + ".out" + std::to_string(i)].leaf());
+  }
+  return c;
+}
+
+std::vector<std::string> case_names() {
+  std::vector<std::string> names;
+  const std::string suffix = ".node";
+  for (const std::string& k : reference().keys()) {
+    if (k.size() > suffix.size() && k.ends_with(suffix)) {
+      names.push_back(k.substr(0, k.size() - suffix.size()));
+    }
+  }
+  return names;
+}
+
+// Same dtype and shape; integers exactly, floats within a tolerance of their type.
+void expect_matches(const Tensor& actual, const Tensor& expected, const std::string& what) {
+  ASSERT_EQ(nx::dtype_name(actual.dtype()), nx::dtype_name(expected.dtype())) << what;
+  ASSERT_EQ(actual.shape(), expected.shape()) << what;
+  double rtol = 0, atol = 0;
+  if (expected.dtype() == nx::f32) rtol = 1e-4, atol = 1e-5;
+  if (expected.dtype() == nx::f64) rtol = 1e-10, atol = 1e-12;
+  std::vector<double> a = nx::as_type(actual, nx::f64).to_vector<double>();
+  std::vector<double> e = nx::as_type(expected, nx::f64).to_vector<double>();
+  int bad = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    bool ok = (std::isnan(a[i]) && std::isnan(e[i])) || a[i] == e[i] ||
+              std::abs(a[i] - e[i]) <= atol + rtol * std::abs(e[i]);
+    if (!ok && ++bad <= 3) {
+      ADD_FAILURE() << what << ": element " << i << " is " << a[i] << ", expected " << e[i];
+    }
+  }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << a.size() << " elements differ";
+}
+
+OpCall make_call(const Case& c) {
+  OpCall call;
+  call.op_type_ = c.node.op_type();
+  call.name_ = c.name;
+  call.opset_ = c.opset;
+  call.inputs_ = c.inputs;
+  call.num_outputs_ = static_cast<size_t>(c.node.output_size());
+  for (const auto& a : c.node.attribute()) call.attrs_.push_back(&a);
+  return call;
+}
+
+std::vector<Tensor> call_converter(const Case& c) {
+  const axon::onnx_import::OpEntry* entry = axon::onnx_import::find_op(c.node.op_type());
+  if (!entry) throw std::runtime_error("no converter for " + c.node.op_type());
+  return entry->convert(make_call(c));
+}
+
+TEST(OnnxNnOps, ConvertersMatchTorchAndNumpy) {
+  std::vector<std::string> names = case_names();
+  ASSERT_GE(names.size(), 50u);
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    Case c = load_case(name);
+    std::vector<Tensor> outs;
+    try {
+      outs = call_converter(c);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << " threw: " << e.what();
+      continue;
+    }
+    ASSERT_GE(outs.size(), c.outputs.size()) << name;
+    for (size_t i = 0; i < c.outputs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
+  }
+}
+
+// ---- Through the importer (compiled) ----------------------------------------------------------
+
+int32_t onnx_type(nx::DType t) {
+  using TP = ::onnx::TensorProto;
+  switch (t) {
+    case nx::DType::F32:
+      return TP::FLOAT;
+    case nx::DType::F64:
+      return TP::DOUBLE;
+    case nx::DType::F16:
+      return TP::FLOAT16;
+    case nx::DType::S32:
+      return TP::INT32;
+    case nx::DType::S64:
+      return TP::INT64;
+    default:
+      return TP::UNDEFINED;
+  }
+}
+
+void set_value_info(::onnx::ValueInfoProto* v, const std::string& name, const Tensor& t) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx_type(t.dtype()));
+  auto* shape = tt->mutable_shape();
+  for (int64_t d : t.shape()) shape->add_dim()->set_dim_value(d);
+}
+
+std::string model_bytes(const Case& c) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* opset = m.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(c.opset);
+  auto* g = m.mutable_graph();
+  g->set_name(c.name);
+  *g->add_node() = c.node;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const Tensor& t = c.inputs[i];
+    if (!t.defined()) continue;
+    const std::string name = c.node.input(static_cast<int>(i));
+    if (c.is_const[i]) {
+      auto* init = g->add_initializer();
+      init->set_name(name);
+      init->set_data_type(onnx_type(t.dtype()));
+      for (int64_t d : t.shape()) init->add_dims(d);
+      init->set_raw_data(t.raw_data(), static_cast<size_t>(t.byte_size()));
+    } else {
+      set_value_info(g->add_input(), name, t);
+    }
+  }
+  for (size_t i = 0; i < c.outputs.size(); ++i) {
+    set_value_info(g->add_output(), c.node.output(static_cast<int>(i)), c.outputs[i]);
+  }
+  return m.SerializeAsString();
+}
+
+std::vector<Tensor> run_imported(const Case& c) {
+  std::string bytes = model_bytes(c);
+  axon::onnx::Imported m = axon::onnx::import_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), {},
+      {}, c.name);
+  nx::Tree::Map feeds;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    if (c.inputs[i].defined() && !c.is_const[i]) {
+      feeds.emplace_back(c.node.input(static_cast<int>(i)), c.inputs[i]);
+    }
+  }
+  nx::Tree in = feeds.size() == 1 ? nx::Tree(feeds[0].second) : nx::Tree::map(feeds);
+  nx::Tree out = axon::predict(m.model, m.state, in);
+  if (out.is_leaf()) return {out.leaf()};
+  std::vector<Tensor> outs;
+  for (int i = 0; i < c.node.output_size(); ++i) outs.push_back(out[c.node.output(i)].leaf());
+  return outs;
+}
+
+TEST(OnnxNnOps, ImportedModelsMatchTorchAndNumpy) {
+  int ran = 0;
+  for (const std::string& name : case_names()) {
+    SCOPED_TRACE(name);
+    Case c = load_case(name);
+    std::vector<Tensor> outs;
+    try {
+      outs = run_imported(c);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << " threw: " << e.what();
+      continue;
+    }
+    ++ran;
+    ASSERT_EQ(outs.size(), c.outputs.size()) << name;
+    for (size_t i = 0; i < outs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
+  }
+  EXPECT_GE(ran, 50);
+}
+
+TEST(OnnxNnOps, FamilyIsRegistered) {
+  for (const char* op : {"Conv",
+                         "ConvTranspose",
+                         "MaxPool",
+                         "AveragePool",
+                         "LpPool",
+                         "GlobalAveragePool",
+                         "GlobalMaxPool",
+                         "GlobalLpPool",
+                         "BatchNormalization",
+                         "InstanceNormalization",
+                         "LayerNormalization",
+                         "LpNormalization",
+                         "MeanVarianceNormalization",
+                         "LRN",
+                         "Gemm",
+                         "MatMul",
+                         "Softmax",
+                         "LogSoftmax",
+                         "Hardmax",
+                         "RandomNormal",
+                         "RandomUniform",
+                         "RandomNormalLike",
+                         "RandomUniformLike",
+                         "Bernoulli",
+                         "NegativeLogLikelihoodLoss",
+                         "SoftmaxCrossEntropyLoss"}) {
+    EXPECT_NE(axon::onnx_import::find_op(op), nullptr) << op;
+  }
+}
+
+// ---- Gradients ----------------------------------------------------------------------------------
+
+// Converters are nx compositions: the gradient of sum(out * cot) with respect to the first
+// input, eager and compiled, agrees with central differences (in f64).
+TEST(OnnxNnOps, GradientsMatchFiniteDifferences) {
+  for (const char* name :
+       {"conv2d_pads_group", "convtranspose2d_all", "maxpool3d", "avgpool2d_ceil_exclude_pad",
+        "lppool2d_p3", "batchnorm_training14", "instance_norm", "lrn_size4", "sce_weight_ii_sum",
+        "softmax_opset11_coerced"}) {
+    SCOPED_TRACE(name);
+    Case c = load_case(name);
+    for (auto& t : c.inputs) {
+      if (t.defined() && nx::is_float(t.dtype())) t = nx::as_type(t, nx::f64);
+    }
+    const Tensor cot =
+        nx::as_type(nx::random::normal(nx::random::key(7), c.outputs[0].shape()), nx::f64);
+    auto f = [&](const Tensor& v) {
+      Case d = c;
+      d.inputs[0] = v;
+      return nx::sum(nx::multiply(call_converter(d)[0], cot));
+    };
+    const Tensor x = c.inputs[0];
+    const Tensor g = nx::grad(x, f);
+    auto jg = nx::jit([&](const Tensor& v) { return nx::grad(v, f); });
+    const Tensor g2 = jg(x);
+    const std::vector<double> gv = g.to_vector<double>(), g2v = g2.to_vector<double>();
+    std::vector<double> xv = x.to_vector<double>();
+    for (size_t i = 0; i < xv.size(); i += std::max<size_t>(1, xv.size() / 7)) {
+      const double h = 1e-6;
+      std::vector<double> lo = xv, hi = xv;
+      lo[i] -= h;
+      hi[i] += h;
+      const double fd = (f(nx::from_vector(hi, x.shape())).item<double>() -
+                         f(nx::from_vector(lo, x.shape())).item<double>()) /
+                        (2 * h);
+      EXPECT_NEAR(gv[i], fd, 1e-5 * (1 + std::abs(fd))) << "element " << i;
+      EXPECT_NEAR(g2v[i], gv[i], 1e-9 * (1 + std::abs(gv[i]))) << "element " << i;
+    }
+  }
+}
+
+// ---- Random generators --------------------------------------------------------------------------
+
+::onnx::AttributeProto int_attr(const std::string& name, int64_t v) {
+  ::onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(::onnx::AttributeProto::INT);
+  a.set_i(v);
+  return a;
+}
+
+::onnx::AttributeProto float_attr(const std::string& name, float v) {
+  ::onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(::onnx::AttributeProto::FLOAT);
+  a.set_f(v);
+  return a;
+}
+
+::onnx::AttributeProto ints_attr(const std::string& name, const std::vector<int64_t>& v) {
+  ::onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(::onnx::AttributeProto::INTS);
+  for (int64_t x : v) a.add_ints(x);
+  return a;
+}
+
+std::vector<Tensor> run_op(const std::string& op, const std::vector<Tensor>& inputs,
+                           const std::vector<::onnx::AttributeProto>& attrs, int64_t opset = 17,
+                           const std::string& name = "n1", size_t outputs = 1) {
+  OpCall call;
+  call.op_type_ = op;
+  call.name_ = name;
+  call.opset_ = opset;
+  call.inputs_ = inputs;
+  call.num_outputs_ = outputs;
+  for (const auto& a : attrs) call.attrs_.push_back(&a);
+  return axon::onnx_import::find_op(op)->convert(call);
+}
+
+TEST(OnnxNnOps, RandomGeneratorsAreDeterministicWithTheRightMoments) {
+  const auto shape = ints_attr("shape", {200, 100});
+  const Tensor n1 = run_op(
+      "RandomNormal", {},
+      {shape, float_attr("seed", 3.0f), float_attr("mean", 2.0f), float_attr("scale", 0.5f)})[0];
+  const Tensor n2 = run_op(
+      "RandomNormal", {},
+      {shape, float_attr("seed", 3.0f), float_attr("mean", 2.0f), float_attr("scale", 0.5f)})[0];
+  const Tensor n3 = run_op("RandomNormal", {}, {shape, float_attr("seed", 4.0f)})[0];
+  EXPECT_EQ(n1.shape(), (nx::Shape{200, 100}));
+  EXPECT_EQ(n1.dtype(), nx::f32);
+  EXPECT_EQ(n1.to_vector<float>(), n2.to_vector<float>());
+  EXPECT_NE(n1.to_vector<float>(), n3.to_vector<float>());
+  EXPECT_NEAR(nx::mean(n1).item<double>(), 2.0, 0.02);
+  EXPECT_NEAR(nx::standard_deviation(n1).item<double>(), 0.5, 0.02);
+
+  const Tensor u =
+      run_op("RandomUniform", {},
+             {shape, int_attr("dtype", 11), float_attr("low", -1.0f), float_attr("high", 3.0f)})[0];
+  EXPECT_EQ(u.dtype(), nx::f64);
+  EXPECT_GE(nx::reduce_min(u).item<double>(), -1.0);
+  EXPECT_LT(nx::reduce_max(u).item<double>(), 3.0);
+  EXPECT_NEAR(nx::mean(u).item<double>(), 1.0, 0.05);
+  // Without a seed, the key comes from the node's name: same name, same numbers.
+  const Tensor ua = run_op("RandomUniform", {}, {shape}, 17, "a")[0];
+  const Tensor ua2 = run_op("RandomUniform", {}, {shape}, 17, "a")[0];
+  const Tensor ub = run_op("RandomUniform", {}, {shape}, 17, "b")[0];
+  EXPECT_EQ(ua.to_vector<float>(), ua2.to_vector<float>());
+  EXPECT_NE(ua.to_vector<float>(), ub.to_vector<float>());
+
+  const Tensor like = nx::zeros({50, 40}, nx::f64);
+  const Tensor nl = run_op("RandomNormalLike", {like}, {float_attr("seed", 1.0f)})[0];
+  EXPECT_EQ(nl.type(), like.type());
+  const Tensor ul = run_op("RandomUniformLike", {like}, {int_attr("dtype", 1)})[0];
+  EXPECT_EQ(ul.dtype(), nx::f32);
+  EXPECT_EQ(ul.shape(), like.shape());
+
+  const Tensor p = nx::broadcast(nx::tensor<float>({0.0f, 0.25f, 1.0f}), {4000, 3});
+  const Tensor b = run_op("Bernoulli", {p}, {float_attr("seed", 5.0f)}, 15)[0];
+  EXPECT_EQ(b.type(), p.type());
+  const std::vector<float> col = nx::mean(b, {nx::Axes{0}}).to_vector<float>();
+  EXPECT_EQ(col[0], 0.0f);
+  EXPECT_NEAR(col[1], 0.25f, 0.03f);
+  EXPECT_EQ(col[2], 1.0f);
+  const Tensor bi = run_op("Bernoulli", {p}, {int_attr("dtype", 9)}, 15)[0];
+  EXPECT_EQ(bi.dtype(), nx::pred);
+}
+
+// ---- Errors -------------------------------------------------------------------------------------
+
+std::string error_of(const std::string& op, const std::vector<Tensor>& inputs,
+                     const std::vector<::onnx::AttributeProto>& attrs = {}, int64_t opset = 17) {
+  try {
+    run_op(op, inputs, attrs, opset);
+  } catch (const nx::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+::onnx::AttributeProto string_attr(const std::string& name, const std::string& v) {
+  ::onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(::onnx::AttributeProto::STRING);
+  a.set_s(v);
+  return a;
+}
+
+TEST(OnnxNnOps, ErrorsNameTheNodeAndSayWhatWasExpected) {
+  const Tensor x = nx::zeros({1, 4, 5, 5});
+  std::string e = error_of("Conv", {x, nx::zeros({2, 3, 3, 3})}, {int_attr("group", 2)});
+  EXPECT_NE(e.find("Conv node n1"), std::string::npos) << e;
+  EXPECT_NE(e.find("group 2"), std::string::npos) << e;
+  e = error_of("Conv", {x, nx::zeros({2, 4, 3})});
+  EXPECT_NE(e.find("weight rank must equal input rank"), std::string::npos) << e;
+  e = error_of("Conv", {x, nx::zeros({2, 4, 3, 3})}, {string_attr("auto_pad", "FULL")});
+  EXPECT_NE(e.find("auto_pad must be"), std::string::npos) << e;
+  e = error_of("Conv", {x, nx::zeros({2, 4, 3, 3})}, {ints_attr("pads", {1, 1})});
+  EXPECT_NE(e.find("pads needs 4 values"), std::string::npos) << e;
+  e = error_of("MaxPool", {x}, {ints_attr("kernel_shape", {2})});
+  EXPECT_NE(e.find("MaxPool node n1: kernel_shape needs 2 values, got 1"), std::string::npos) << e;
+  e = error_of("AveragePool", {nx::zeros({4, 5})}, {ints_attr("kernel_shape", {2})});
+  EXPECT_NE(e.find("rank >= 3"), std::string::npos) << e;
+  e = error_of("Gemm", {nx::zeros({2, 3}), nx::zeros({4, 5})});
+  EXPECT_NE(e.find("Gemm node n1: inner dimensions differ"), std::string::npos) << e;
+  e = error_of("LpNormalization", {nx::zeros({2, 3})}, {int_attr("p", 3)});
+  EXPECT_NE(e.find("p must be 1 or 2, got 3"), std::string::npos) << e;
+  e = error_of("Softmax", {nx::zeros({2, 3})}, {int_attr("axis", 2)});
+  EXPECT_NE(e.find("axis 2 is out of range for rank 2"), std::string::npos) << e;
+  e = error_of("NegativeLogLikelihoodLoss", {nx::zeros({2, 3}), nx::zeros({2}, nx::f32)});
+  EXPECT_NE(e.find("target must be integer"), std::string::npos) << e;
+  e = error_of("RandomNormal", {});
+  EXPECT_NE(e.find("shape attribute is required"), std::string::npos) << e;
+  e = error_of("BatchNormalization",
+               {x, nx::ones({3}), nx::ones({3}), nx::ones({3}), nx::ones({3})});
+  EXPECT_NE(e.find("must have 4 channel values"), std::string::npos) << e;
+}
+
+}  // namespace
