@@ -1,5 +1,6 @@
 # Thin wrappers over CMake. Every target installs what it needs first (`make deps`).
-#   make demo    the main job (for now: an eager nx demo)
+#   make demo    the main job: trains a CNN on Fashion-MNIST (examples/fashion_mnist_cnn.cpp);
+#                ARGS="--epochs 3" passes options to it
 #   make test    everything CI runs: g++ Release tests, clang ASan+UBSan tests, install check,
 #                fuzz smoke runs
 #   make bench   benchmarks against PyTorch (bench/README.md); FILTER=REGEX selects some
@@ -9,9 +10,11 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FILTER ?= .
+ARGS ?=
 
 DEPS := build-essential cmake ninja-build ccache clang libclang-rt-14-dev libomp-14-dev \
-        libdnnl-dev libgtest-dev libgmock-dev zlib1g-dev nlohmann-json3-dev python3-numpy
+        libdnnl-dev libgtest-dev libgmock-dev zlib1g-dev nlohmann-json3-dev python3-numpy \
+        dataset-fashion-mnist libonnx-dev libprotobuf-dev python3-onnx
 BENCH_DEPS := python3-torch
 
 .PHONY: deps deps-bench build test test-release test-asan test-install test-fuzz demo bench clean
@@ -51,8 +54,10 @@ test-install: build
 test-fuzz: test-asan
 	bash fuzz/run.sh $(ASAN_BUILD) 20
 
-demo: build
-	./$(BUILD)/examples/nx_demo
+demo: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j$(JOBS) --target fashion_mnist_cnn
+	./$(BUILD)/examples/fashion_mnist_cnn --out $(BUILD)/fashion_mnist_out $(ARGS)
 
 bench: deps-bench
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
