@@ -315,7 +315,8 @@ double chain_row(const std::vector<float>& row) {
 
 TEST(OnnxMathOps, SymbolicBatchChainPredictsAndTrains) {
   axon::onnx::Imported m = import_chain();
-  auto [init_fn, predict_fn] = axon::build(m.model);
+  auto built = axon::build(m.model);
+  auto& predict_fn = built.second;
   for (int64_t batch : {1, 3, 6}) {
     Tensor x = nx::iota({batch, 4}, nx::f32) * 0.7 - 3.0;
     Tensor y = predict_fn(m.state, x).leaf();
