@@ -6,16 +6,19 @@
 // traced, the layer calls the op's converter with an OpCall: the input tensors in ONNX order
 // (traced tensors for values computed by the graph; concrete tensors for constant inputs such
 // as integer initializers, Constant nodes and everything computed from shapes), the attributes
-// and the opset. Shapes are static in a trace, so `Shape` returns a concrete tensor and shape
-// arithmetic (Gather, Concat, Unsqueeze on shapes) runs eagerly on concrete tensors: a
-// converter that needs a value at trace time (Reshape's shape, Slice's starts, Resize's sizes)
-// asks for it with `call.concrete(i)`, which throws a clear error when the value is computed
-// from data. That is how dynamic batch dimensions work (AxonOnnx #47).
+// and the opset. Shapes are static in a trace, so `Shape` returns a concrete tensor, and the
+// importer runs a node whose inputs are all concrete eagerly (under nx::detail::SuspendTracing:
+// nx would otherwise record even ops on constants), so shape arithmetic (Gather, Concat,
+// Unsqueeze on shapes) gives concrete results. A converter that needs a value at trace time
+// (Reshape's shape, Slice's starts, Resize's sizes) asks for it with `call.concrete(i)` /
+// `call.ints_input(i)`, which throw a clear error when the value is computed from data. That
+// is how dynamic batch dimensions work (AxonOnnx #47).
 //
 // Converters live in src/axon/onnx/ops_<family>*.cpp; each family has one registration
 // function (below) that the table calls once, explicitly: axon is a static library, and
-// self-registering objects that nothing references would be dropped by the linker. A converter throws nx::Error for what it does not support (an attribute
-// value, a dtype); the importer adds the node's name and op type.
+// self-registering objects that nothing references would be dropped by the linker. A converter
+// throws nx::Error for what it does not support (an attribute value, a dtype); the importer adds
+// the node's name and op type.
 #pragma once
 
 #include <cstdint>
@@ -99,7 +102,7 @@ struct OpEntry {
   int64_t since_opset = 1;  ///< the oldest opset whose semantics the converter implements
 };
 
-/// Registers a converter (called by AXON_ONNX_OP at static-initialisation time).
+/// Registers a converter (called by the family registration functions below).
 void register_op(OpEntry entry);
 /// The converter for op_type, or nullptr.
 const OpEntry* find_op(const std::string& op_type);

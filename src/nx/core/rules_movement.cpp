@@ -87,7 +87,9 @@ std::vector<TensorType> rule_slice(int prim, std::span<const Tensor> in, const P
                            ": invalid slice start " + std::to_string(p.start[i]) + ", limit " +
                            std::to_string(p.limit[i]) + ", stride " + std::to_string(p.strides[i]));
     }
-    out[i] = (p.limit[i] - p.start[i] + p.strides[i] - 1) / p.strides[i];
+    // ceil((limit - start) / stride) without overflow for huge strides.
+    const int64_t span = p.limit[i] - p.start[i];
+    out[i] = span == 0 ? 0 : 1 + (span - 1) / p.strides[i];
   }
   return {TensorType{out, in[0].dtype()}};
 }

@@ -123,6 +123,10 @@ class SumFactorer {
   bool constant_over(int32_t c, const Axes& axes) const {
     const Shape& cs = g_.type(c).shape;
     if (cs.empty()) return true;
+    // Elementwise operands have the reduced value's rank; anything else is left alone.
+    if (std::any_of(axes.begin(), axes.end(),
+                    [&](int64_t a) { return a < 0 || static_cast<size_t>(a) >= cs.size(); }))
+      return false;
     if (std::all_of(axes.begin(), axes.end(),
                     [&](int64_t a) { return cs[static_cast<size_t>(a)] == 1; }))
       return true;

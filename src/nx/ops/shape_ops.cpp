@@ -153,6 +153,9 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& start,
                   type_string(x.type()));
     }
     if (st < 1) throw Error("nx::slice: strides must be >= 1, got " + str(st));
+    // A stride past the slice's length picks one element, as a stride equal to it does; the
+    // smaller one keeps later index arithmetic (and the gradient's interior padding) in range.
+    st = std::max<int64_t>(1, std::min(st, len));
     int64_t b = clamp_start(start[i] < 0 ? start[i] + d : start[i], len, d);
     p.start.push_back(b);
     p.limit.push_back(b + len);

@@ -72,13 +72,9 @@ TEST(DataMnist, OneShuffledEpochTiming) {
         static_cast<long long>(prefetch), s, cpu);
     EXPECT_EQ(batches, 469);
     EXPECT_EQ(examples, 60000);
-    // About 0.02-0.07 s of wall time on a quiet 2-core machine. The bound is on CPU time, which
-    // other processes' load barely changes, and holds under ctest's OMP_WAIT_POLICY=passive:
-    // spinning OpenMP workers burn CPU while they wait for busy cores.
-    const char* policy = std::getenv("OMP_WAIT_POLICY");
-    if (policy != nullptr && std::string(policy) == "passive") {
-      EXPECT_LT(cpu, 1.0);
-    }
+    // The time is printed, not asserted: a timing is never a pass/fail unit test (sanitizer
+    // builds and loaded machines are many times slower). About 0.02-0.07 s of wall time on a
+    // quiet 2-core machine; bench/ measures the loop's data cost against a bare loop.
   }
 }
 
