@@ -4,6 +4,7 @@
 // (ops_nn_loss.cpp).
 #include <algorithm>
 
+#include "axon/onnx/importer.hpp"
 #include "axon/onnx/ops_nn_internal.hpp"
 
 namespace axon::onnx_import {
@@ -59,36 +60,8 @@ Window read_window(const OpCall& call, const std::vector<int64_t>& in,
 }
 
 nx::DType dtype_from_onnx(const OpCall& call, int64_t code) {
-  switch (code) {
-    case 1:
-      return nx::f32;
-    case 2:
-      return nx::u8;
-    case 3:
-      return nx::s8;
-    case 4:
-      return nx::u16;
-    case 5:
-      return nx::s16;
-    case 6:
-      return nx::s32;
-    case 7:
-      return nx::s64;
-    case 9:
-      return nx::pred;
-    case 10:
-      return nx::f16;
-    case 11:
-      return nx::f64;
-    case 12:
-      return nx::u32;
-    case 13:
-      return nx::u64;
-    case 16:
-      return nx::bf16;
-    default:
-      call.fail("unsupported dtype code " + std::to_string(code));
-  }
+  return axon::onnx_import::dtype_from_onnx(static_cast<int32_t>(code),
+                                            call.op_type() + " node " + call.name());
 }
 
 int64_t norm_axis(const OpCall& call, int64_t axis, int64_t rank) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "axon/onnx/importer.hpp"
 #include "axon/onnx/ops_tensor_internal.hpp"
 #include "nx/ops/creation.hpp"
 #include "nx/ops/elementwise.hpp"
@@ -214,36 +215,8 @@ Outs range(const OpCall& call) {
 
 // ONNX TensorProto element types that map to nx dtypes.
 nx::DType onnx_dtype(const OpCall& call, int64_t t) {
-  switch (t) {
-    case 1:
-      return nx::f32;
-    case 2:
-      return nx::u8;
-    case 3:
-      return nx::s8;
-    case 4:
-      return nx::u16;
-    case 5:
-      return nx::s16;
-    case 6:
-      return nx::s32;
-    case 7:
-      return nx::s64;
-    case 9:
-      return nx::pred;
-    case 10:
-      return nx::f16;
-    case 11:
-      return nx::f64;
-    case 12:
-      return nx::u32;
-    case 13:
-      return nx::u64;
-    case 16:
-      return nx::bf16;
-    default:
-      call.fail("unsupported dtype " + std::to_string(t));
-  }
+  return axon::onnx_import::dtype_from_onnx(static_cast<int32_t>(t),
+                                            call.op_type() + " node " + call.name());
 }
 
 Outs eye_like(const OpCall& call) {
