@@ -17,102 +17,46 @@
 
 #include "axon/compiler.hpp"
 #include "axon/onnx.hpp"
+#include "axon/onnx/export_emit.hpp"
 #include "axon/onnx/ops.hpp"
 #include "nx/defn.hpp"
 #include "nx/io.hpp"
 #include "nx/nx.hpp"
+#include "onnx_case.hpp"
 
 namespace {
 
 using axon::onnx_import::OpCall;
 using nx::Tensor;
 
-// ---- The cases ----------------------------------------------------------------------------------
+// ---- The cases (tests/axon/onnx/onnx_case.hpp) ---------------------------------------------
 
-struct Case {
-  std::string name;
-  ::onnx::NodeProto node;
-  int64_t opset = 17;
-  std::vector<Tensor> inputs;  // undefined: an omitted optional input
-  std::vector<bool> is_const;
-  std::vector<Tensor> outputs;
-};
+using onnx_case::call_converter;
+using onnx_case::Case;
+using onnx_case::run_imported;
 
 const nx::Tree& reference() {
-  static const nx::Tree tree =
-      nx::io::load_npz(std::filesystem::path(__FILE__).parent_path() / "data" / "ops_math.npz");
-  return tree;
+  return onnx_case::reference("ops_math.npz");
 }
-
 Case load_case(const std::string& name) {
-  const nx::Tree& r = reference();
-  Case c;
-  c.name = name;
-  Tensor bytes = r[name + ".node"].leaf();
-  if (!c.node.ParseFromArray(bytes.raw_data(), static_cast<int>(bytes.size()))) {
-    throw std::runtime_error("bad NodeProto in case " + name);
-  }
-  c.opset = r[name + ".opset"].leaf().item<int64_t>();
-  std::vector<int64_t> consts = r[name + ".const"].leaf().to_vector<int64_t>();
-  for (int i = 0; i < c.node.input_size(); ++i) {
-    const nx::Tree* t = r.find(name + ".in" + std::to_string(i));
-    c.inputs.push_back(t ? t->leaf() : Tensor());
-    c.is_const.push_back(std::find(consts.begin(), consts.end(), i) != consts.end());
-  }
-  for (int i = 0; i < c.node.output_size(); ++i) {
-    c.outputs.push_back(r[name + ".out" + std::to_string(i)].leaf());
-  }
-  return c;
+  return onnx_case::load_case(reference(), name);
 }
-
 std::vector<std::string> case_names() {
-  std::vector<std::string> names;
-  const std::string suffix = ".node";
-  for (const std::string& k : reference().keys()) {
-    if (k.size() > suffix.size() && k.ends_with(suffix)) {
-      names.push_back(k.substr(0, k.size() - suffix.size()));
-    }
-  }
-  return names;
+  return onnx_case::case_names(reference());
 }
-
-// ---- Comparison -------------------------------------------------------------------------------
 
 // Same dtype and shape; integers and bools exactly, floats within a tolerance of their type.
 void expect_matches(const Tensor& actual, const Tensor& expected, const std::string& what) {
-  ASSERT_EQ(nx::dtype_name(actual.dtype()), nx::dtype_name(expected.dtype())) << what;
-  ASSERT_EQ(actual.shape(), expected.shape()) << what;
-  double rtol = 0, atol = 0;
-  if (expected.dtype() == nx::f16) rtol = 2e-3, atol = 1e-3;
-  if (expected.dtype() == nx::f32) rtol = 2e-5, atol = 1e-6;
-  if (expected.dtype() == nx::f64) rtol = 1e-12, atol = 1e-14;
-  std::vector<double> a = nx::as_type(actual, nx::f64).to_vector<double>();
-  std::vector<double> e = nx::as_type(expected, nx::f64).to_vector<double>();
-  int bad = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    bool ok = (std::isnan(a[i]) && std::isnan(e[i])) || a[i] == e[i] ||
-              std::abs(a[i] - e[i]) <= atol + rtol * std::abs(e[i]);
-    if (!ok && ++bad <= 3) {
-      ADD_FAILURE() << what << ": element " << i << " is " << a[i] << ", expected " << e[i];
-    }
-  }
-  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << a.size() << " elements differ";
+  onnx_case::expect_matches(actual, expected, what,
+                            {.f16_rtol = 2e-3,
+                             .f16_atol = 1e-3,
+                             .f32_rtol = 2e-5,
+                             .f32_atol = 1e-6,
+                             .f64_rtol = 1e-12,
+                             .f64_atol = 1e-14});
 }
 
 // ---- Direct calls -------------------------------------------------------------------------------
-
-std::vector<Tensor> call_converter(const Case& c) {
-  OpCall call;
-  call.op_type_ = c.node.op_type();
-  call.name_ = c.name;
-  call.opset_ = c.opset;
-  call.inputs_ = c.inputs;
-  call.num_outputs_ = static_cast<size_t>(c.node.output_size());
-  for (const auto& a : c.node.attribute()) call.attrs_.push_back(&a);
-  const axon::onnx_import::OpEntry* entry = axon::onnx_import::find_op(c.node.op_type());
-  if (!entry) throw std::runtime_error("no converter for " + c.node.op_type());
-  return entry->convert(call);
-}
 
 TEST(OnnxMathOps, ConvertersMatchNumpy) {
   std::vector<std::string> names = case_names();
@@ -134,95 +78,6 @@ TEST(OnnxMathOps, ConvertersMatchNumpy) {
 
 // ---- Through the importer
 // ------------------------------------------------------------------------
-
-int32_t onnx_type(nx::DType t) {
-  using TP = ::onnx::TensorProto;
-  switch (t) {
-    case nx::DType::F32:
-      return TP::FLOAT;
-    case nx::DType::F64:
-      return TP::DOUBLE;
-    case nx::DType::F16:
-      return TP::FLOAT16;
-    case nx::DType::BF16:
-      return TP::BFLOAT16;
-    case nx::DType::U8:
-      return TP::UINT8;
-    case nx::DType::U16:
-      return TP::UINT16;
-    case nx::DType::U32:
-      return TP::UINT32;
-    case nx::DType::U64:
-      return TP::UINT64;
-    case nx::DType::S8:
-      return TP::INT8;
-    case nx::DType::S16:
-      return TP::INT16;
-    case nx::DType::S32:
-      return TP::INT32;
-    case nx::DType::S64:
-      return TP::INT64;
-    case nx::DType::Pred:
-      return TP::BOOL;
-  }
-  return TP::UNDEFINED;
-}
-
-void set_value_info(::onnx::ValueInfoProto* v, const std::string& name, const Tensor& t) {
-  v->set_name(name);
-  auto* tt = v->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx_type(t.dtype()));
-  auto* shape = tt->mutable_shape();
-  for (int64_t d : t.shape()) shape->add_dim()->set_dim_value(d);
-}
-
-std::string model_bytes(const Case& c) {
-  ::onnx::ModelProto m;
-  m.set_ir_version(8);
-  auto* opset = m.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(c.opset);
-  auto* g = m.mutable_graph();
-  g->set_name(c.name);
-  *g->add_node() = c.node;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    const Tensor& t = c.inputs[i];
-    if (!t.defined()) continue;
-    const std::string name = c.node.input(static_cast<int>(i));
-    if (c.is_const[i]) {
-      auto* init = g->add_initializer();
-      init->set_name(name);
-      init->set_data_type(onnx_type(t.dtype()));
-      for (int64_t d : t.shape()) init->add_dims(d);
-      init->set_raw_data(t.raw_data(), static_cast<size_t>(t.byte_size()));
-    } else {
-      set_value_info(g->add_input(), name, t);
-    }
-  }
-  for (size_t i = 0; i < c.outputs.size(); ++i) {
-    set_value_info(g->add_output(), c.node.output(static_cast<int>(i)), c.outputs[i]);
-  }
-  return m.SerializeAsString();
-}
-
-std::vector<Tensor> run_imported(const Case& c) {
-  std::string bytes = model_bytes(c);
-  axon::onnx::Imported m = axon::onnx::import_bytes(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), {},
-      {}, c.name);
-  nx::Tree::Map feeds;
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    if (c.inputs[i].defined() && !c.is_const[i]) {
-      feeds.emplace_back(c.node.input(static_cast<int>(i)), c.inputs[i]);
-    }
-  }
-  nx::Tree in = feeds.size() == 1 ? nx::Tree(feeds[0].second) : nx::Tree::map(feeds);
-  nx::Tree out = axon::predict(m.model, m.state, in);
-  if (out.is_leaf()) return {out.leaf()};
-  std::vector<Tensor> outs;
-  for (int i = 0; i < c.node.output_size(); ++i) outs.push_back(out[c.node.output(i)].leaf());
-  return outs;
-}
 
 TEST(OnnxMathOps, ImportedModelsMatchNumpy) {
   int ran = 0;
@@ -259,7 +114,7 @@ TEST(OnnxMathOps, ImportedModelsMatchNumpy) {
 void add_initializer(::onnx::GraphProto* g, const std::string& name, const Tensor& t) {
   auto* init = g->add_initializer();
   init->set_name(name);
-  init->set_data_type(onnx_type(t.dtype()));
+  init->set_data_type(axon::onnx::detail::onnx_dtype(t.dtype()));
   for (int64_t d : t.shape()) init->add_dims(d);
   init->set_raw_data(t.raw_data(), static_cast<size_t>(t.byte_size()));
 }
