@@ -9,55 +9,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "axon/onnx/importer.hpp"
 #include "nx/ops/creation.hpp"
 
 namespace onnx_conformance {
 namespace {
 
 using ::onnx::TensorProto;
-
-nx::DType nx_dtype(int data_type) {
-  switch (data_type) {
-    case TensorProto::FLOAT:
-      return nx::f32;
-    case TensorProto::DOUBLE:
-      return nx::f64;
-    case TensorProto::FLOAT16:
-      return nx::f16;
-    case TensorProto::BFLOAT16:
-      return nx::bf16;
-    case TensorProto::UINT8:
-      return nx::u8;
-    case TensorProto::UINT16:
-      return nx::u16;
-    case TensorProto::UINT32:
-      return nx::u32;
-    case TensorProto::UINT64:
-      return nx::u64;
-    case TensorProto::INT8:
-      return nx::s8;
-    case TensorProto::INT16:
-      return nx::s16;
-    case TensorProto::INT32:
-      return nx::s32;
-    case TensorProto::INT64:
-      return nx::s64;
-    case TensorProto::BOOL:
-      return nx::pred;
-    default:
-      throw std::runtime_error("tensor of dtype " + onnx_dtype_name(data_type) +
-                               " (nx has no such dtype)");
-  }
-}
-
-// Appends the low `bytes` bytes of each value (little endian, like raw_data).
-template <class T>
-void append_narrow(std::vector<char>& out, const T& values, int bytes) {
-  for (auto v : values) {
-    auto bits = static_cast<uint64_t>(v);
-    for (int b = 0; b < bytes; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
-  }
-}
 
 std::string shape_string(const nx::Shape& s) {
   std::string r = "[";
@@ -68,10 +26,7 @@ std::string shape_string(const nx::Shape& s) {
 }  // namespace
 
 std::string onnx_dtype_name(int data_type) {
-  if (TensorProto::DataType_IsValid(data_type)) {
-    return TensorProto::DataType_Name(static_cast<TensorProto::DataType>(data_type));
-  }
-  return "dtype " + std::to_string(data_type);
+  return axon::onnx_import::onnx_type_name(data_type);
 }
 
 TensorProto read_tensor_proto(const std::filesystem::path& path) {
@@ -83,49 +38,11 @@ TensorProto read_tensor_proto(const std::filesystem::path& path) {
   return proto;
 }
 
+// The importer's decoder, so that the runner reads test data exactly as models read their
+// initializers (no external data: node tests have none).
 nx::Tensor to_tensor(const TensorProto& proto) {
-  nx::DType dtype = nx_dtype(proto.data_type());
-  nx::Shape shape(proto.dims().begin(), proto.dims().end());
-  int64_t count = 1;
-  for (int64_t d : shape) count *= d;
-  const int width = nx::byte_size(dtype);
-  std::vector<char> bytes;
-  if (proto.has_raw_data()) {
-    bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
-  } else {
-    switch (proto.data_type()) {
-      case TensorProto::FLOAT:
-        for (float f : proto.float_data()) {
-          char b[4];
-          std::memcpy(b, &f, 4);
-          bytes.insert(bytes.end(), b, b + 4);
-        }
-        break;
-      case TensorProto::DOUBLE:
-        for (double f : proto.double_data()) {
-          char b[8];
-          std::memcpy(b, &f, 8);
-          bytes.insert(bytes.end(), b, b + 8);
-        }
-        break;
-      case TensorProto::INT64:
-        append_narrow(bytes, proto.int64_data(), 8);
-        break;
-      case TensorProto::UINT32:
-      case TensorProto::UINT64:
-        append_narrow(bytes, proto.uint64_data(), width);
-        break;
-      default:
-        append_narrow(bytes, proto.int32_data(), width);
-        break;  // narrow ints, bool, f16
-    }
-  }
-  if (static_cast<int64_t>(bytes.size()) != count * width) {
-    throw std::runtime_error("TensorProto " + proto.name() + ": " + std::to_string(bytes.size()) +
-                             " bytes of data for " + std::to_string(count) + " elements of " +
-                             onnx_dtype_name(proto.data_type()));
-  }
-  return nx::from_data(bytes.data(), shape, dtype);
+  return axon::onnx_import::tensor_from_proto(proto, axon::onnx_import::ImportContext{},
+                                              "TensorProto " + proto.name());
 }
 
 std::string compare(const nx::Tensor& actual, const nx::Tensor& expected, double rtol,
