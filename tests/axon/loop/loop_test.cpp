@@ -7,6 +7,7 @@
 
 #include "axon/layers/linear.hpp"
 #include "axon/loop.hpp"
+#include "handler_test_helpers.hpp"
 #include "nx/nx.hpp"
 
 namespace {
@@ -17,21 +18,12 @@ using axon::loop::State;
 using nx::Tensor;
 using nx::Tree;
 
-// Batches from a fixed list, the same every epoch.
-class ListSource : public axon::data::BatchSource {
- public:
-  explicit ListSource(std::vector<axon::data::Batch> batches) : batches_(std::move(batches)) {}
-  void start(int64_t) override { next_ = 0; }
-  std::optional<axon::data::Batch> next() override {
-    if (next_ >= batches_.size()) return std::nullopt;
-    return batches_[next_++];
-  }
-  std::optional<int64_t> size() const override { return static_cast<int64_t>(batches_.size()); }
+using loop_test::ListSource;
 
- private:
-  std::vector<axon::data::Batch> batches_;
-  size_t next_ = 0;
-};
+// The regression problem of the handler tests: 8 batches.
+std::vector<axon::data::Batch> regression_batches() {
+  return loop_test::regression_batches(8);
+}
 
 ListSource counting_source(int n) {
   std::vector<axon::data::Batch> b;
@@ -150,17 +142,6 @@ TEST(Loop, MetricsAreRunningAveragesOfTheCurrentEpoch) {
   EXPECT_DOUBLE_EQ(s.history[1]["sum_total"], 28.0);
   EXPECT_DOUBLE_EQ(s.metric("total"), 28.0 / 3);
   EXPECT_THROW(s.metric("nope"), nx::Error);
-}
-
-// y = x W + b with a known W: the trainer must fit it.
-std::vector<axon::data::Batch> regression_batches() {
-  std::vector<axon::data::Batch> out;
-  Tensor w = nx::tensor({{1.0, -2.0}, {0.5, 3.0}, {-1.0, 0.25}});
-  for (int i = 0; i < 8; ++i) {
-    Tensor x = nx::random::normal(nx::random::key(i), {16, 3});
-    out.push_back({Tree(x), Tree(nx::add(nx::dot(x, w), 0.5))});
-  }
-  return out;
 }
 
 TEST(Loop, TrainerFitsARegressionAndEvaluatorScoresIt) {
