@@ -148,20 +148,8 @@ Cell options_of(const Node& node) {
 }  // namespace
 
 std::string format_memory(int64_t bytes) {
-  if (bytes < 1000) return std::to_string(bytes) + " bytes";
-  static const char* units[] = {"kilobytes", "megabytes", "gigabytes", "terabytes"};
-  double v = static_cast<double>(bytes) / 1000.0;
-  int u = 0;
-  while (v >= 1000.0 && u < 3) {
-    v /= 1000.0;
-    ++u;
-  }
-  // Two decimals at most, as Elixir's Float.round(x, 2) prints them ("407.08", "1.2", "3.0").
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  std::string s = buf;
-  while (s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
-  return s + " " + units[u];
+  return detail::decimal_size(bytes, {"bytes", "kilobytes", "megabytes", "gigabytes", "terabytes"},
+                              true);
 }
 
 std::string summary(const Model& model, const nx::Tree& input_templates, SummaryOptions opts) {

@@ -60,17 +60,7 @@ std::string dot_escape(const std::string& s) {
 }
 
 std::string human_size(int64_t bytes) {
-  if (bytes < 1000) return std::to_string(bytes) + " B";
-  static const char* units[] = {"KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes) / 1000.0;
-  int u = 0;
-  while (v >= 1000.0 && u < 3) {
-    v /= 1000.0;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
-  return buf;
+  return detail::decimal_size(bytes, {"B", "KB", "MB", "GB", "TB"}, false);
 }
 
 void count(const nx::Tree& t, int64_t& n, int64_t& bytes) {

@@ -2,6 +2,7 @@
 // recording output types; the compiled function returns a constant, so the traced graph is
 // dead code and nothing but shapes is ever computed.
 #include "axon/model/display_trace.hpp"
+#include <cstdio>
 
 #include "nx/defn.hpp"
 #include "nx/error.hpp"
@@ -39,6 +40,21 @@ ModelTrace trace_model(const Program& program, const Tree& templates, Mode mode)
       nx::JitOptions{.name = "axon_trace"});
   jit(Tree::list({Tree(std::move(args)), Tree(nx::random::key(0))}));
   return trace;
+}
+
+std::string decimal_size(int64_t bytes, const std::array<const char*, 5>& units, bool trim) {
+  if (bytes < 1000) return std::to_string(bytes) + " " + units[0];
+  double v = static_cast<double>(bytes) / 1000.0;
+  size_t u = 1;
+  while (v >= 1000.0 && u < 4) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::string s = buf;
+  while (trim && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  return s + " " + units[u];
 }
 
 }  // namespace axon::detail

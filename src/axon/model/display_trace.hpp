@@ -2,6 +2,9 @@
 // output type and every parameter's type, without running the computation.
 #pragma once
 
+#include <array>
+#include <string>
+
 #include <cstdint>
 #include <set>
 #include <unordered_map>
@@ -27,5 +30,10 @@ struct ModelTrace {
 /// input name) in `mode`: parameters are created as initialisation does, under nx::jit, so
 /// nothing is computed.
 ModelTrace trace_model(const Program& program, const Tree& templates, Mode mode);
+
+/// A byte count in decimal units (1000, as Axon prints them): below 1000 as "<n> <units[0]>",
+/// else two decimals and units[1..4] (kilo to tera); `trim` drops trailing zeros as Elixir's
+/// Float.round(x, 2) prints ("407.08", "1.2", "3.0").
+std::string decimal_size(int64_t bytes, const std::array<const char*, 5>& units, bool trim);
 
 }  // namespace axon::detail
