@@ -24,7 +24,7 @@ namespace axon::data {
 /// A table of examples: inputs and targets whose tensor leaves share their first axis.
 class Dataset {
  public:
-  /// An empty dataset (no leaves, no examples); useful only as a placeholder to assign to.
+  /// An empty dataset (no leaves, no examples), for a variable that is assigned later.
   Dataset() = default;
 
   /// A dataset over `inputs` and `targets`: every leaf of both must be concrete, of rank >= 1,
