@@ -3,7 +3,8 @@
 #                ARGS="--epochs 3" passes options to it
 #   make test    everything CI runs: g++ Release tests, clang ASan+UBSan tests, install check,
 #                fuzz smoke runs
-#   make bench   benchmarks against PyTorch (bench/README.md); FILTER=REGEX selects some
+#   make bench   benchmarks against PyTorch and ONNX Runtime (bench/README.md); FILTER=REGEX
+#                selects some
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -14,8 +15,9 @@ ARGS ?=
 
 DEPS := build-essential cmake ninja-build ccache clang libclang-rt-14-dev libomp-14-dev \
         libdnnl-dev libgtest-dev libgmock-dev zlib1g-dev nlohmann-json3-dev python3-numpy \
-        dataset-fashion-mnist libonnx-dev libprotobuf-dev python3-onnx
-BENCH_DEPS := python3-torch
+        dataset-fashion-mnist libonnx-dev libprotobuf-dev python3-onnx python3-torch \
+        python3-torchvision
+BENCH_DEPS := python3-torch python3-torchvision
 
 .PHONY: deps deps-bench build test test-release test-asan test-install test-fuzz demo bench clean
 
@@ -32,6 +34,10 @@ deps-bench: deps
 	  echo "Installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# ONNX Runtime's reference worker runs in node; a node from elsewhere (nodesource) carries
+	@# its own npm, so only a machine without npm gets Debian's nodejs and npm.
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -62,6 +68,8 @@ demo: deps
 bench: deps-bench
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j$(JOBS) --target nx_bench
+	@test -f $(BUILD)/ort/node_modules/onnxruntime-node/package.json || \
+	  sh tests/axon/onnx/ort/install.sh $(BUILD)
 	/usr/bin/python3 bench/run.py --build $(BUILD) --filter '$(FILTER)'
 
 clean:

@@ -3,9 +3,10 @@
 
     /usr/bin/python3 bench/run.py [--filter REGEX] [--build build] [--binary B] [--out FILE]
 
-nx_bench (our side, plus native references such as memcpy) and the PyTorch reference workers
-(bench/refs/torch_ref.py, one process per thread configuration) are persistent subprocesses that
-speak one line protocol. For each benchmark the driver sets every side up, calibrates a batch
+nx_bench (our side, plus native references such as memcpy), the PyTorch reference workers
+(bench/refs/torch_ref.py, one process per thread configuration) and the ONNX Runtime workers
+(bench/refs/ort_ref.js, one per session configuration) are persistent subprocesses that speak
+one line protocol. For each benchmark the driver sets every side up, calibrates a batch
 size per side, warms up, then times the sides in turn (A B C A B C ...) and reports medians.
 bench/README.md documents the protocol, the measurement rules and every workload.
 """
@@ -17,6 +18,7 @@ import math
 import os
 import re
 import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,6 +26,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_REF = os.path.join(ROOT, "bench", "refs", "torch_ref.py")
+ORT_REF = os.path.join(ROOT, "bench", "refs", "ort_ref.js")
+ONNX_MODELS = os.path.join(ROOT, "bench", "refs", "onnx_models.py")
 
 # PyTorch's two good thread settings on this machine (BENCH.md): each runs in its own process
 # because OPENBLAS_NUM_THREADS must be set before torch is imported.
@@ -31,6 +35,20 @@ TORCH_CONFIGS = [
     ["--torch-threads", "1"],
     ["--torch-threads", "2", "--blas-threads", "1"],
 ]
+
+# ONNX Runtime's settings (CPU, interOpNumThreads 1, graph optimization 'all', sequential): one
+# worker per intra-op thread count, the faster counts.
+ORT_CONFIGS = [
+    ["--intra-threads", "1"],
+    ["--intra-threads", "2"],
+]
+
+# What reference.system says for a worker kind before its worker has answered hello.
+KIND_LABELS = {"torch": "pytorch", "ort": "onnxruntime-node"}
+
+# Worker kinds that cannot run on this machine -> why (filled by main(); such references are
+# reported as "not measured" with the reason).
+UNAVAILABLE = {}
 
 
 class WorkerDied(Exception):
@@ -40,15 +58,16 @@ class WorkerDied(Exception):
 class Worker:
     """A persistent subprocess that answers one line per request (restarted if it dies)."""
 
-    def __init__(self, name, argv):
-        self.name, self.argv = name, argv
+    def __init__(self, name, argv, env=None):
+        self.name, self.argv, self.env = name, argv, env
         self.proc = None
         self.system = None
 
     def request(self, line, timeout=None):
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT)
+                                         stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT,
+                                         env=self.env)
             self.system = None
             self.system = self.ok("hello")
         try:
@@ -214,8 +233,9 @@ def result_rows(bench):
             for i, r in enumerate(refs)]
 
 
-def run_benchmark(bench, selected, ours_worker, torch_workers, opts):
-    """Measures our side and the references of the `selected` (reference, row name) pairs."""
+def run_benchmark(bench, selected, ours_worker, ref_workers, opts):
+    """Measures our side and the references of the `selected` (reference, row name) pairs;
+    ref_workers maps an external kind ("torch", "ort") to its workers, one per configuration."""
     if bench["unit"] == PEAK_RSS_UNIT:
         return run_peak_rss(bench, selected, opts)
     ours = Side("ours", ours_worker, bench["name"], opts.timeout)
@@ -225,21 +245,22 @@ def run_benchmark(bench, selected, ours_worker, torch_workers, opts):
             continue
         if "key" in ref:  # Native: measured inside nx_bench.
             group = [Side(ref["system"], ours_worker, ref["key"], opts.timeout)]
-        elif ref["kind"] == "torch":
-            group = [Side(None, w, bench["name"], opts.timeout) for w in torch_workers]
+        elif ref["kind"] in ref_workers and ref["kind"] not in UNAVAILABLE:
+            group = [Side(None, w, bench["name"], opts.timeout) for w in ref_workers[ref["kind"]]]
         else:
             group = []  # No worker of that kind: reported as "not measured".
         ref_sides[id(ref)] = group
         groups.append(group)
         sides += group
 
+    kinds = {id(s): ref["kind"] for ref, _ in selected for s in ref_sides.get(id(ref), [])}
     for s in sides:
         try:
             s.worker.ok(f"setup {s.key}", opts.timeout)
         except (RuntimeError, WorkerDied) as e:
             s.error = str(e)
         if s.label is None:
-            s.label = s.worker.system or "pytorch"
+            s.label = s.worker.system or KIND_LABELS.get(kinds.get(id(s)), "reference")
         if ours.error is not None:
             break  # Nothing to compare with: do not build the references' inputs.
 
@@ -357,8 +378,10 @@ def reference_entry(bench, ref, group):
     measured = [s for s in group if s.error is None and s.times]
     if not measured:
         errors = "; ".join(sorted({s.error for s in group if s.error}))
-        label = group[0].label if group and group[0].label else ref["kind"]
+        label = (group[0].label if group and group[0].label
+                 else KIND_LABELS.get(ref["kind"], ref["kind"]))
         why = (f"failed: {errors}" if errors else "not measured: our side failed" if group
+               else f"not measured: {UNAVAILABLE[ref['kind']]}" if ref["kind"] in UNAVAILABLE
                else "no reference worker of this kind")
         return {"system": f"{label} ({why})", "value": None}, None
     stats = [(s, summary(bench, s)) for s in measured]
@@ -449,6 +472,44 @@ def machine():
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+# ---- ONNX models and ONNX Runtime ----------------------------------------------------------------
+# The onnx.* benchmarks import BUILD/bench/onnx_models/MODEL.onnx (nx_bench), load the same file
+# in ONNX Runtime (ort_ref.js) and run the same module in PyTorch (torch_fn_onnx.py). The files are
+# generated here, before the run, by bench/refs/onnx_models.py (which skips up-to-date ones).
+
+def onnx_model_of(bench_name):
+    """onnx.resnet18_b16 -> resnet18; None for a benchmark that is not an ONNX model's."""
+    m = re.fullmatch(r"onnx\.(.+)_b\d+", bench_name)
+    return m.group(1) if m else None
+
+
+def export_onnx_models(models, models_dir, opts):
+    """Writes the models' .onnx files; a failure is printed, and the benchmarks that need a missing
+    file then fail in their setup, naming it."""
+    argv = [sys.executable, ONNX_MODELS, models_dir] + sorted(models)
+    print(f"[bench] ONNX models in {models_dir} (exported if missing or stale) ...",
+          file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=opts.timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        print(f"[bench] onnx_models.py: no result within {opts.timeout:.0f} s", file=sys.stderr)
+        return
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        print(f"[bench] onnx_models.py failed: {lines[-1]}", file=sys.stderr)
+
+
+def ort_unavailable(node_modules):
+    """Why ort_ref.js cannot run here, or None."""
+    if shutil.which("node") is None:
+        return "node is not installed (Debian: apt-get install nodejs npm)"
+    if not os.path.isfile(os.path.join(node_modules, "onnxruntime-node", "package.json")):
+        return (f"onnxruntime-node is not installed in {node_modules} "
+                f"(tests/axon/onnx/ort/install.sh BUILD; `make bench` does it)")
+    return None
+
+
 # ---- main ----------------------------------------------------------------------------------------
 
 def parse_args():
@@ -487,9 +548,20 @@ def main():
     if not os.access(opts.binary, os.X_OK):
         sys.exit(f"bench/run.py: {opts.binary} not found; build it with `make bench` "
                  "(or cmake --build build --target nx_bench)")
-    ours_worker = Worker("nx_bench", [opts.binary])
-    torch_workers = [Worker("torch_ref.py " + " ".join(c), [sys.executable, TORCH_REF] + c)
-                     for c in TORCH_CONFIGS]
+    models_dir = os.path.abspath(os.path.join(opts.build, "bench", "onnx_models"))
+    env = dict(os.environ, AXON_BENCH_MODELS=models_dir)
+    node_modules = os.path.abspath(os.path.join(opts.build, "ort", "node_modules"))
+    ort_env = dict(env, NODE_PATH=node_modules)
+    ours_worker = Worker("nx_bench", [opts.binary], env)
+    ref_workers = {
+        "torch": [Worker("torch_ref.py " + " ".join(c), [sys.executable, TORCH_REF] + c, env)
+                  for c in TORCH_CONFIGS],
+        "ort": [Worker("ort_ref.js " + " ".join(c), ["node", ORT_REF] + c, ort_env)
+                for c in ORT_CONFIGS],
+    }
+    why = ort_unavailable(node_modules)
+    if why:
+        UNAVAILABLE["ort"] = why
     try:
         benches = [json.loads(line) for line in ours_worker.lines("list")]
         pattern = re.compile(opts.filter)
@@ -505,12 +577,15 @@ def main():
             return 0
         if not plan:
             sys.exit(f"bench/run.py: no benchmark matches {opts.filter!r}")
+        models = {onnx_model_of(b["name"]) for b, _ in plan} - {None}
+        if models:
+            export_onnx_models(models, models_dir, opts)
 
         rows, started = [], time.monotonic()
         for b, selected in plan:
             t0 = time.monotonic()
             print(f"[bench] {b['name']} ...", file=sys.stderr, flush=True)
-            rows += run_benchmark(b, selected, ours_worker, torch_workers, opts)
+            rows += run_benchmark(b, selected, ours_worker, ref_workers, opts)
             print(f"[bench] {b['name']} done in {time.monotonic() - t0:.1f} s", file=sys.stderr,
                   flush=True)
 
@@ -526,8 +601,9 @@ def main():
         return 1 if any(r.get("error") for r in rows) else 0
     finally:
         ours_worker.close()
-        for w in torch_workers:
-            w.close()
+        for workers in ref_workers.values():
+            for w in workers:
+                w.close()
 
 
 if __name__ == "__main__":
