@@ -3,14 +3,17 @@
 //   axon summary MODEL.onnx [--batch N]
 //   axon run MODEL.onnx --input NAME=x.npy ... [--output out.npz]
 //   axon bench MODEL.onnx [--batch N] [--iterations K] [--warmup W]
+//   axon export MODEL.onnx -o OUT.onnx [--params STATE.safetensors] [--batch N]
 //   axon ops
 //
 // Dynamic input dimensions (a symbolic batch) are taken as --batch (default 1) by summary and
-// bench; run takes the shapes of the given arrays.
+// bench; run takes the shapes of the given arrays. export keeps a symbolic batch symbolic unless
+// --batch fixes it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -20,7 +23,9 @@
 
 #include "axon/compiler.hpp"
 #include "axon/display.hpp"
+#include "axon/loop/serialize.hpp"
 #include "axon/onnx.hpp"
+#include "axon/onnx_export.hpp"
 #include "nx/error.hpp"
 #include "nx/io.hpp"
 #include "nx/ops/creation.hpp"
@@ -37,13 +42,19 @@ constexpr const char* kUsage =
     "                                            input also takes --input x.npy)\n"
     "  axon bench MODEL.onnx [--batch N] [--iterations K] [--warmup W]\n"
     "                                            latency and throughput of compiled predict\n"
+    "  axon export MODEL.onnx -o OUT.onnx [--params STATE.safetensors] [--batch N]\n"
+    "                                            rewrite as ONNX opset 17, optionally with the\n"
+    "                                            parameters of a ModelState file or a loop\n"
+    "                                            checkpoint (fine-tuned weights); --batch N\n"
+    "                                            fixes a symbolic batch\n"
     "  axon ops                                  the ONNX operators the importer supports\n";
 
 struct Args {
   std::string command, model;
   int64_t batch = 1, iterations = 100, warmup = 5;
   std::vector<std::pair<std::string, std::string>> inputs;
-  std::string output;
+  std::string output, params;
+  bool batch_given = false;
 };
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -69,7 +80,8 @@ Args parse(int argc, char** argv) {
     std::cout << kUsage;
     std::exit(0);
   }
-  if (a.command != "summary" && a.command != "run" && a.command != "bench" && a.command != "ops") {
+  if (a.command != "summary" && a.command != "run" && a.command != "bench" &&
+      a.command != "export" && a.command != "ops") {
     usage_error("unknown command " + a.command);
   }
   for (int i = 2; i < argc; ++i) {
@@ -78,14 +90,17 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) usage_error(s + " needs a value");
       return argv[++i];
     };
-    if (s == "--batch")
+    if (s == "--batch") {
       a.batch = parse_positive(s, value());
-    else if (s == "--iterations")
+      a.batch_given = true;
+    } else if (s == "--iterations")
       a.iterations = parse_positive(s, value());
     else if (s == "--warmup")
       a.warmup = parse_positive(s, value());
-    else if (s == "--output")
+    else if (s == "--output" || (s == "-o" && a.command == "export"))
       a.output = value();
+    else if (s == "--params" && a.command == "export")
+      a.params = value();
     else if (s == "--input") {
       std::string v = value();
       auto eq = v.find('=');
@@ -102,6 +117,7 @@ Args parse(int argc, char** argv) {
     }
   }
   if (a.command != "ops" && a.model.empty()) usage_error(a.command + " needs a model file");
+  if (a.command == "export" && a.output.empty()) usage_error("export needs -o OUT.onnx");
   return a;
 }
 
@@ -234,6 +250,119 @@ int bench(const Args& a) {
   return 0;
 }
 
+std::string dotted(const axon::ParamPath& p) {
+  std::string s;
+  for (const auto& part : p) s += (s.empty() ? "" : ".") + part;
+  return s;
+}
+
+const nx::Tree* find_path(const nx::Tree& t, const axon::ParamPath& p) {
+  const nx::Tree* at = &t;
+  for (const auto& part : p) {
+    at = at->find(part);
+    if (!at) return nullptr;
+  }
+  return at;
+}
+
+nx::Tree set_path(const nx::Tree& t, const axon::ParamPath& p, size_t depth, nx::Tree value) {
+  if (depth == p.size()) return value;
+  return t.set(p[depth], set_path(t.at(p[depth]), p, depth + 1, std::move(value)));
+}
+
+// The ModelState in `file`: one written by ModelState::save (or any safetensors file of
+// parameters), or a loop checkpoint (axon::loop::save_state: the trainer's model state under
+// "step_state").
+axon::ModelState load_parameters(const std::string& file) {
+  axon::ModelState loaded = axon::ModelState::load(file);
+  if (loaded.data.contains("step_state")) return axon::loop::load_state(file).model_state();
+  return loaded;
+}
+
+// The imported state with every tensor replaced by the one of the same path in `file`. The
+// file must hold exactly the model's parameters with their shapes and types: a tensor missing,
+// extra or different means it was saved from another model, so nothing is written then.
+axon::ModelState replace_parameters(const axon::ModelState& imported, const std::string& file) {
+  axon::ModelState loaded = load_parameters(file);
+  std::vector<std::string> problems;
+  nx::Tree data = imported.data;
+  std::set<std::string> known;
+  for (const auto& path : imported.paths()) {
+    known.insert(dotted(path));
+    const nx::Tensor& want = find_path(imported.data, path)->leaf();
+    const nx::Tree* got = find_path(loaded.data, path);
+    if (!got || !got->is_leaf()) {
+      problems.push_back(dotted(path) + ": missing (the model has " + nx::Tree(want).to_string() +
+                         ")");
+      continue;
+    }
+    const nx::Tensor& t = got->leaf();
+    if (t.shape() != want.shape() || t.dtype() != want.dtype()) {
+      problems.push_back(dotted(path) + ": the model has " + nx::Tree(want).to_string() +
+                         ", the file " + nx::Tree(t).to_string());
+      continue;
+    }
+    data = set_path(data, path, 0, *got);
+  }
+  for (const auto& path : loaded.paths()) {
+    if (!known.count(dotted(path))) {
+      problems.push_back(dotted(path) + ": not a parameter of the model");
+    }
+  }
+  if (!problems.empty()) {
+    std::string msg = file + " does not match the model's parameters (" +
+                      std::to_string(problems.size()) + " difference(s)):";
+    for (const auto& p : problems) msg += "\n  " + p;
+    throw nx::Error(msg);
+  }
+  axon::ModelState out = imported;
+  out.data = std::move(data);
+  return out;
+}
+
+// Without --batch the exporter traces the declared shapes and keeps a dynamic first dim
+// symbolic; other dynamic dims need concrete sizes, which only --batch gives.
+int export_model(const Args& a) {
+  auto m = axon::onnx::import_file(a.model);
+  axon::ModelState state = m.state;
+  if (!a.params.empty()) state = replace_parameters(m.state, a.params);
+  axon::onnx::ExportOptions opts;
+  opts.producer = "axon export";
+  if (a.batch_given) {
+    opts.dynamic_batch = false;
+    opts.input_templates = make_inputs(m, a.batch, true);
+  } else {
+    std::map<std::string, const axon::Node*> ins;
+    std::set<int64_t> seen;
+    find_inputs(m.model, ins, seen);
+    for (const auto& [name, node] : ins) {
+      const auto& shape = node->input.shape;
+      for (size_t i = 1; i < shape.size(); ++i) {
+        if (shape[i] == axon::kDynamic) {
+          throw nx::Error("input " + name + " has dynamic dim " + std::to_string(i) +
+                          " (only a dynamic first dim stays symbolic); give --batch N to export "
+                          "with every dynamic dim N");
+        }
+      }
+    }
+  }
+  axon::onnx::ExportResult r = axon::onnx::export_onnx_model(m.model, state, opts);
+  std::ofstream out(a.output, std::ios::binary);
+  if (!out.write(r.bytes.data(), static_cast<std::streamsize>(r.bytes.size())) || !out.flush()) {
+    throw nx::Error("cannot write " + a.output);
+  }
+  std::cout << "wrote " << a.output << " (opset 17, from opset " << m.opset << "; "
+            << state.num_parameters() << " parameters"
+            << (a.params.empty() ? "" : " from " + a.params) << "; batch "
+            << (r.dynamic_batch  ? std::string("symbolic")
+                : a.batch_given  ? std::to_string(a.batch)
+                : r.note.empty() ? std::string("as declared")
+                                 : std::string("fixed at 1"))
+            << ")\n";
+  if (!r.note.empty()) std::cout << "note: " << r.note << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +371,7 @@ int main(int argc, char** argv) {
     if (a.command == "summary") return summary(a);
     if (a.command == "run") return run(a);
     if (a.command == "bench") return bench(a);
+    if (a.command == "export") return export_model(a);
     if (a.command == "ops") {
       for (const auto& op : axon::onnx::supported_operators()) std::cout << op << "\n";
       return 0;

@@ -27,8 +27,10 @@
 // - Shapes are static in a trace: Shape gives a concrete tensor and shape arithmetic runs
 //   eagerly, so Reshape/Slice/Expand/Resize read their settings at trace time.
 // - Graph outputs: the single output's tensor, or a map from output name to tensor.
-// - Opsets 7 to 17 of the default domain (""/"ai.onnx"); a node of another domain, an op the
-//   table lacks (supported_operators()) or an opset outside that range is an nx::Error at import.
+// - Opsets 1 to 17 of the default domain (""/"ai.onnx"). Each converter implements its op from
+//   some opset on (most from the op's first version; e.g. PRelu, RNNs and Upsample from 7, Cast
+//   and Tile from 6): a node of another domain, an op the table lacks (supported_operators()),
+//   an op older than its converter or an opset outside that range is an nx::Error at import.
 // - Element types: float, double, float16, bfloat16, int8..int64, uint8..uint64 and bool;
 //   tensor data in raw_data or the typed fields, or in external files (data_location EXTERNAL,
 //   "location"/"offset"/"length" relative to the model's directory, which must stay inside it).

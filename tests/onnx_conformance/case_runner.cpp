@@ -14,6 +14,7 @@
 
 #include "axon/compiler.hpp"
 #include "axon/onnx.hpp"
+#include "axon/onnx/ops.hpp"
 #include "nx/error.hpp"
 #include "nx/tree.hpp"
 #include "tensor_proto.hpp"
@@ -369,8 +370,17 @@ std::string unsupported_reason(const fs::path& case_dir,
     if (auto p = value_problem(v); !p.empty()) return p;
   }
   for (const auto& opset : model.opset_import()) {
-    if (is_default_domain(opset.domain()) && (opset.version() < 7 || opset.version() > 17)) {
-      return "opset " + std::to_string(opset.version()) + " outside 7..17";
+    if (!is_default_domain(opset.domain())) continue;
+    if (opset.version() < 1 || opset.version() > 17) {
+      return "opset " + std::to_string(opset.version()) + " outside 1..17";
+    }
+    // The importer refuses an op older than its converter (the op's form differs).
+    for (const auto& op : ops) {
+      const int64_t since = axon::onnx_import::find_op(op)->since_opset;
+      if (opset.version() < since) {
+        return "opset " + std::to_string(opset.version()) + " older than the " + op +
+               " converter (opset " + std::to_string(since) + " on)";
+      }
     }
   }
   return "";

@@ -187,6 +187,31 @@ nx::Shape declared_shape(const ::onnx::TypeProto_Tensor& t) {
   return s;
 }
 
+// The axon::input nodes `m` depends on, by name.
+void reachable_inputs(const Model& m, std::set<std::string>& names, std::set<int64_t>& seen) {
+  if (!seen.insert(m.id()).second) return;
+  if (m.node().kind == NodeKind::Input) names.insert(m.node().name);
+  for (const auto& p : m.node().parents) reachable_inputs(p, names, seen);
+}
+
+// A graph input that no node on the way to the outputs reads (CastLike's `like` in its
+// expanded body, which only reads its type) is still part of the file's interface: callers
+// feed every declared input, as ONNX Runtime requires. An axon model's inputs are the input
+// nodes it depends on, so a pass-through layer makes the output depend on the unread ones.
+Model keep_unread_inputs(const Model& out, const std::vector<std::string>& inputs,
+                         const std::map<std::string, Model>& values) {
+  std::set<std::string> read;
+  std::set<int64_t> seen;
+  reachable_inputs(out, read, seen);
+  std::vector<Model> parents{out};
+  for (const auto& name : inputs) {
+    if (!read.count(name)) parents.push_back(values.at(name));
+  }
+  if (parents.size() == 1) return out;
+  LayerFn pass = [](const LayerCall& c) { return LayerResult{c.inputs.at(0)}; };
+  return axon::layer(pass, std::move(parents), {.name = "unread_inputs", .op_name = "passthrough"});
+}
+
 }  // namespace
 
 Imported build_graph(std::shared_ptr<const ImportContext> ctx, const ImportOptions& opts) {
@@ -218,7 +243,7 @@ Imported build_graph(std::shared_ptr<const ImportContext> ctx, const ImportOptio
       for (int k = 1; used.count(name); ++k) name = base + "_" + std::to_string(k);
       used.insert(name);
       names[i] = name;
-      check_node_supported(node, node.name().empty() ? name : node.name(), what);
+      check_node_supported(node, node.name().empty() ? name : node.name(), what, ctx->opset);
     }
   }
   std::vector<int> order = topological_order(g, what, names);
@@ -412,6 +437,7 @@ Imported build_graph(std::shared_ptr<const ImportContext> ctx, const ImportOptio
     out.outputs.push_back(o.name());
   }
   out.model = outs.size() == 1 ? outs[0].second : axon::container(outs, {.name = "outputs"});
+  out.model = keep_unread_inputs(out.model, out.inputs, values);
   out.state = ModelState::from_tree(Tree::map(std::move(state_data)));
   out.state.state = state_paths;
   return out;

@@ -14,7 +14,8 @@ namespace {
 
 using onnx_import::ImportContext;
 
-constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+// Every opset up to 17; which ops an old opset may use is each converter's since_opset.
+constexpr int64_t kMinOpset = 1, kMaxOpset = 17;
 
 int64_t resolve_opset(const ::onnx::ModelProto& m, const std::string& what) {
   int64_t opset = -1;

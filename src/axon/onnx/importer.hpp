@@ -58,10 +58,11 @@ std::vector<nx::Tensor> run_node(const ::onnx::NodeProto& node, const std::strin
 Subgraph make_subgraph(const ::onnx::GraphProto& g, std::shared_ptr<const Env> outer,
                        std::shared_ptr<const ImportContext> ctx);
 
-/// Checks that a node's op is one the importer converts (default domain, in the table);
-/// throws nx::Error naming the node otherwise. Recurses into graph attributes.
+/// Checks that a node's op is one the importer converts (default domain, in the table, and
+/// `opset` no older than the converter's since_opset); throws nx::Error naming the node, op and
+/// opset otherwise. Recurses into graph attributes.
 void check_node_supported(const ::onnx::NodeProto& node, const std::string& name,
-                          const std::string& what);
+                          const std::string& what, int64_t opset);
 
 /// The model of a parsed file (graph_builder.cpp): inputs, parameters, one layer per node and
 /// the outputs. Fills everything of Imported but opset and producer.

@@ -99,7 +99,9 @@ using Converter = std::function<std::vector<nx::Tensor>(const OpCall& call)>;
 struct OpEntry {
   std::string op_type;
   Converter convert;
-  int64_t since_opset = 1;  ///< the oldest opset whose semantics the converter implements
+  /// The oldest opset whose version of the op the converter implements (it implements every
+  /// later one up to 17): a model of an older opset that uses the op is refused at import.
+  int64_t since_opset = 1;
 };
 
 /// Registers a converter (called by the family registration functions below).

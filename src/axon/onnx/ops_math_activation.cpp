@@ -39,9 +39,12 @@ Tensor elu(const OpCall& call, const Tensor& x) {
 }
 
 // gamma * (alpha * (exp(x) - 1)) for x <= 0, gamma * x otherwise.
+// Selu-1 (opsets 1-5) had shorter default constants.
 Tensor selu(const OpCall& call, const Tensor& x) {
-  const double alpha = call.attr_float("alpha", 1.67326319217681884765625);
-  const double gamma = call.attr_float("gamma", 1.05070102214813232421875);
+  const bool v1 = call.opset() < 6;
+  const double alpha = call.attr_float("alpha", v1 ? 1.673200011253357 : 1.67326319217681884765625);
+  const double gamma =
+      call.attr_float("gamma", v1 ? 1.0506999492645264 : 1.05070102214813232421875);
   return nx::select(nx::greater(x, 0), x, nx::expm1(nx::min(x, 0)) * alpha) * gamma;
 }
 
@@ -130,17 +133,20 @@ std::vector<Tensor> shrink_op(const OpCall& call) {
 
 }  // namespace
 
+// Versions 1 of Relu, LeakyRelu, Elu, Selu, Sigmoid, HardSigmoid and Tanh differ from 6 only by
+// the consumed_inputs attribute, which is ignored (and by Selu's defaults). PRelu before 7
+// broadcast the slope differently.
 void register_activation_ops() {
-  register_op({"Relu", relu_op, 6});
-  add_activation("LeakyRelu", 6, leaky_relu);
+  register_op({"Relu", relu_op, 1});
+  add_activation("LeakyRelu", 1, leaky_relu);
   register_op({"PRelu", prelu_op, 7});
-  add_activation("Elu", 6, elu);
-  add_activation("Selu", 6, selu);
+  add_activation("Elu", 1, elu);
+  add_activation("Selu", 1, selu);
   add_activation("Celu", 12, celu);
-  add_activation("Sigmoid", 6, sigmoid);
-  add_activation("HardSigmoid", 6, hard_sigmoid);
+  add_activation("Sigmoid", 1, sigmoid);
+  add_activation("HardSigmoid", 1, hard_sigmoid);
   add_activation("HardSwish", 14, hard_swish);
-  add_activation("Tanh", 6, tanh);
+  add_activation("Tanh", 1, tanh);
   add_activation("Softplus", 1, softplus);
   add_activation("Softsign", 1, softsign);
   add_activation("ThresholdedRelu", 10, thresholded_relu);

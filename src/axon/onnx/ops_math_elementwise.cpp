@@ -1,5 +1,6 @@
-// ONNX elementwise converters: unary math, binary arithmetic with numpy broadcasting, the
-// variadic Sum/Mean/Max/Min, logic, comparisons, bit operations, Where and Clip.
+// ONNX elementwise converters: unary math, binary arithmetic with numpy broadcasting (and the
+// explicit broadcast of opsets 1-6), the variadic Sum/Mean/Max/Min, logic, comparisons, bit
+// operations, Where and Clip.
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,48 @@ namespace {
 using nx::Tensor;
 using UnaryFn = Tensor (*)(const Tensor&);
 using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+
+// Opsets 1-6 broadcast only where the node says broadcast=1, and then B alone, to A's shape: B is
+// a one-element tensor, or its dims equal A's from `axis` on (default: A's last dims). Returns
+// B reshaped so that numpy broadcasting gives that result.
+Tensor legacy_broadcast_operand(const OpCall& call, const Tensor& a, const Tensor& b) {
+  if (call.attr_int("broadcast", 0) == 0) {
+    if (a.shape() != b.shape()) {
+      call.fail("inputs have shapes " + nx::type_string(a.type()) + " and " +
+                nx::type_string(b.type()) + " without broadcast=1 (opset " +
+                std::to_string(call.opset()) + " broadcasts only when asked)");
+    }
+    return b;
+  }
+  if (b.size() == 1) return nx::reshape(b, {});
+  const int64_t rank = a.rank(), brank = b.rank();
+  int64_t axis = call.attr_int("axis", rank - brank);
+  if (axis < 0) axis += rank;
+  bool fits = axis >= 0 && axis + brank <= rank;
+  for (int64_t i = 0; fits && i < brank; ++i) {
+    fits = a.shape()[static_cast<size_t>(axis + i)] == b.shape()[static_cast<size_t>(i)];
+  }
+  if (!fits) {
+    call.fail("B " + nx::type_string(b.type()) + " does not match the dims of A " +
+              nx::type_string(a.type()) + " from axis " + std::to_string(axis) + " (opset " +
+              std::to_string(call.opset()) + " broadcast)");
+  }
+  nx::Shape full(static_cast<size_t>(rank), 1);
+  for (int64_t i = 0; i < brank; ++i) {
+    full[static_cast<size_t>(axis + i)] = b.shape()[static_cast<size_t>(i)];
+  }
+  return nx::reshape(b, full);
+}
+
+// A binary op's converter that also takes the broadcast/axis form of opsets 1-6.
+Converter with_legacy_broadcast(Converter convert) {
+  return [convert](const OpCall& call) {
+    if (call.opset() >= 7) return convert(call);
+    OpCall numpy_form = call;
+    numpy_form.inputs_.at(1) = legacy_broadcast_operand(call, call.input(0), call.input(1));
+    return convert(numpy_form);
+  };
+}
 
 void add_unary(const std::string& op, int64_t since, UnaryFn fn) {
   register_op(
@@ -29,10 +72,10 @@ void add_float_unary(const std::string& op, int64_t since, UnaryFn fn) {
 }
 
 void add_binary(const std::string& op, int64_t since, BinaryFn fn) {
-  register_op(
-      {op,
-       [fn](const OpCall& call) { return std::vector<Tensor>{fn(call.input(0), call.input(1))}; },
-       since});
+  register_op({op, with_legacy_broadcast([fn](const OpCall& call) {
+                 return std::vector<Tensor>{fn(call.input(0), call.input(1))};
+               }),
+               since});
 }
 
 // ONNX requires both operands of arithmetic to have one type; a mismatch would silently
@@ -45,17 +88,17 @@ void check_same_type(const OpCall& call, const Tensor& a, const Tensor& b) {
 }
 
 void add_arith(const std::string& op, int64_t since, BinaryFn fn) {
-  register_op({op,
-               [fn](const OpCall& call) {
+  register_op({op, with_legacy_broadcast([fn](const OpCall& call) {
                  const Tensor& a = call.input(0);
                  const Tensor& b = call.input(1);
                  check_same_type(call, a, b);
                  return std::vector<Tensor>{fn(a, b)};
-               },
+               }),
                since});
 }
 
-// Sum, Mean, Max, Min: one or more inputs, broadcast together.
+// Sum, Mean, Max, Min: one or more inputs, broadcast together (before opset 8 they had to have
+// one shape, a case of this).
 void add_variadic(const std::string& op, BinaryFn fn, bool mean) {
   register_op({op,
                [fn, mean](const OpCall& call) {
@@ -69,7 +112,7 @@ void add_variadic(const std::string& op, BinaryFn fn, bool mean) {
                    acc = keep_type(acc / static_cast<double>(call.num_inputs()), acc.dtype());
                  return std::vector<Tensor>{acc};
                },
-               7});
+               1});
 }
 
 Tensor reciprocal(const Tensor& x) {
@@ -167,22 +210,24 @@ std::vector<Tensor> where_op(const OpCall& call) {
 
 void register_elementwise_ops() {
   // Unary ops that keep the dtype.
-  add_unary("Abs", 6, nx::abs);
-  add_unary("Neg", 6, nx::negate);
-  add_unary("Floor", 6, nx::floor);
-  add_unary("Ceil", 6, nx::ceil);
+  // Version 1 of the unary ops (and of Sum/Mean/Max/Min, Clip) differs from 6 only by the
+  // consumed_inputs attribute, which is ignored, and by the types it allows (a subset).
+  add_unary("Abs", 1, nx::abs);
+  add_unary("Neg", 1, nx::negate);
+  add_unary("Floor", 1, nx::floor);
+  add_unary("Ceil", 1, nx::ceil);
   add_unary("Round", 11, nx::round_even);
   add_unary("Sign", 9, nx::sign);
   add_unary("Not", 1, nx::logical_not);
   add_unary("BitwiseNot", 18, nx::bitwise_not);
   add_unary("IsNaN", 9, nx::is_nan);
-  add_unary("Reciprocal", 6, reciprocal);
+  add_unary("Reciprocal", 1, reciprocal);
   register_op({"IsInf", is_inf_op, 10});
 
   // Math functions.
-  add_float_unary("Exp", 6, nx::exp);
-  add_float_unary("Log", 6, nx::log);
-  add_float_unary("Sqrt", 6, nx::sqrt);
+  add_float_unary("Exp", 1, nx::exp);
+  add_float_unary("Log", 1, nx::log);
+  add_float_unary("Sqrt", 1, nx::sqrt);
   add_float_unary("Sin", 7, nx::sin);
   add_float_unary("Cos", 7, nx::cos);
   add_float_unary("Tan", 7, nx::tan);
@@ -196,26 +241,26 @@ void register_elementwise_ops() {
   add_float_unary("Atanh", 9, nx::atanh);
   add_float_unary("Erf", 9, nx::erf);
 
-  // Arithmetic (numpy broadcasting since opset 7).
-  add_arith("Add", 7, nx::add);
-  add_arith("Sub", 7, nx::subtract);
-  add_arith("Mul", 7, nx::multiply);
-  register_op({"Div", div_op, 7});
+  // Arithmetic (numpy broadcasting since opset 7, broadcast/axis attributes before).
+  add_arith("Add", 1, nx::add);
+  add_arith("Sub", 1, nx::subtract);
+  add_arith("Mul", 1, nx::multiply);
+  register_op({"Div", with_legacy_broadcast(div_op), 1});
   register_op({"Mod", mod_op, 10});
-  register_op({"Pow", pow_op, 7});
+  register_op({"Pow", with_legacy_broadcast(pow_op), 1});
   add_variadic("Sum", nx::add, false);
   add_variadic("Mean", nx::add, true);
   add_variadic("Max", nx::max, false);
   add_variadic("Min", nx::min, false);
 
   // Logic, comparisons and bits.
-  add_binary("And", 7, nx::logical_and);
-  add_binary("Or", 7, nx::logical_or);
-  add_binary("Xor", 7, nx::logical_xor);
-  add_binary("Equal", 7, nx::equal);
-  add_binary("Less", 7, nx::less);
+  add_binary("And", 1, nx::logical_and);
+  add_binary("Or", 1, nx::logical_or);
+  add_binary("Xor", 1, nx::logical_xor);
+  add_binary("Equal", 1, nx::equal);
+  add_binary("Less", 1, nx::less);
   add_binary("LessOrEqual", 12, nx::less_equal);
-  add_binary("Greater", 7, nx::greater);
+  add_binary("Greater", 1, nx::greater);
   add_binary("GreaterOrEqual", 12, nx::greater_equal);
   register_op({"BitShift", bit_shift_op, 11});
   add_arith("BitwiseAnd", 18, nx::bitwise_and);
@@ -223,7 +268,7 @@ void register_elementwise_ops() {
   add_arith("BitwiseXor", 18, nx::bitwise_xor);
 
   register_op({"Where", where_op, 9});
-  register_op({"Clip", clip_op, 6});
+  register_op({"Clip", clip_op, 1});
 }
 
 }  // namespace axon::onnx_import::math

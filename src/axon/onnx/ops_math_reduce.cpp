@@ -66,6 +66,7 @@ void add_reduce(const std::string& op, int64_t since, Reduction fn) {
 }
 
 // ArgMax/ArgMin: s64 indices along `axis`; select_last_index picks the last of equal extremes.
+// Version 1 (opsets 1-10) only lacks negative axes and select_last_index (default 0).
 void add_arg(const std::string& op, Tensor (*fn)(const Tensor&, const nx::ArgOptions&)) {
   register_op({op,
                [fn](const OpCall& call) {
@@ -82,7 +83,7 @@ void add_arg(const std::string& op, Tensor (*fn)(const Tensor&, const nx::ArgOpt
                  opts.tie_high = call.attr_int("select_last_index", 0) != 0;
                  return std::vector<Tensor>{fn(x, opts)};
                },
-               7});
+               1});
 }
 
 // CumSum: the running sum along the axis given by the second input (a scalar); exclusive

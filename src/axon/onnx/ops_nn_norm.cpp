@@ -1,8 +1,8 @@
-// ONNX normalisations (opsets 7..17): BatchNormalization (inference; the training outputs:
-// batch statistics and updated running statistics for opset 14's training_mode and for the
-// optional outputs of opsets 7..13), InstanceNormalization, LayerNormalization (17: axis,
-// epsilon, stash_type, Mean and InvStdDev outputs), LpNormalization, MeanVarianceNormalization
-// and LRN. All are nx compositions, so they trace and differentiate.
+// ONNX normalisations (opsets 1..17): BatchNormalization (inference; the training outputs:
+// batch statistics and updated running statistics for opset 14's training_mode, for the
+// optional outputs of opsets 7..13 and for is_test = 0 before), InstanceNormalization,
+// LayerNormalization (17: axis, epsilon, stash_type, Mean and InvStdDev outputs), LpNormalization,
+// MeanVarianceNormalization and LRN. All are nx compositions, so they trace and differentiate.
 #include <algorithm>
 
 #include "axon/onnx/ops_nn_internal.hpp"
@@ -45,8 +45,10 @@ std::vector<nx::Tensor> batch_norm(const OpCall& call) {
   const double momentum = call.attr_float("momentum", 0.9);
   const nx::Tensor scale = channel_param(call, 1, x), bias = channel_param(call, 2, x);
   const nx::Tensor mean = channel_param(call, 3, x), var = channel_param(call, 4, x);
-  const bool training =
-      call.opset() >= 14 ? call.attr_int("training_mode", 0) != 0 : call.num_outputs() > 1;
+  // Opsets 1-6 say which with is_test (default 0: training); 7-13 by the outputs declared.
+  const bool training = call.opset() >= 14 ? call.attr_int("training_mode", 0) != 0
+                        : call.opset() < 7 ? call.attr_int("is_test", 0) == 0
+                                           : call.num_outputs() > 1;
   if (!training) {
     const nx::Tensor inv = nx::rsqrt(nx::add(var, eps));
     return {nx::add(nx::multiply(nx::multiply(nx::subtract(x, mean), inv), scale), bias)};

@@ -169,10 +169,10 @@ std::vector<nx::Tensor> global_lp_pool(const OpCall& call) {
 void register_pool_ops() {
   register_op({"MaxPool", max_pool, 1});
   register_op({"AveragePool", average_pool, 1});
-  register_op({"LpPool", lp_pool, 1});
+  register_op({"LpPool", lp_pool, 2});  // LpPool-1 and GlobalLpPool-1 had a float p
   register_op({"GlobalAveragePool", global_average_pool, 1});
   register_op({"GlobalMaxPool", global_max_pool, 1});
-  register_op({"GlobalLpPool", global_lp_pool, 1});
+  register_op({"GlobalLpPool", global_lp_pool, 2});
 }
 
 }  // namespace axon::onnx_import::nn

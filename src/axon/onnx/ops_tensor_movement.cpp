@@ -40,8 +40,9 @@ Outs concat(const OpCall& call) {
   for (size_t i = 0; i < call.num_inputs(); ++i)
     if (call.has_input(i)) xs.push_back(call.input(i));
   if (xs.empty()) call.fail("expected at least one input");
-  if (!call.has_attr("axis")) call.fail("missing attribute axis");
-  int64_t axis = norm_axis(call, call.attr_int("axis", 0), xs[0].rank());
+  // Concat-1 (opsets 1-3) defaults axis to 1; it is required since.
+  if (call.opset() >= 4 && !call.has_attr("axis")) call.fail("missing attribute axis");
+  int64_t axis = norm_axis(call, call.attr_int("axis", 1), xs[0].rank());
   // Empty pieces (size 0 along the axis) are dropped: they add nothing.
   std::vector<Tensor> nonempty;
   for (const Tensor& t : xs) {
@@ -282,11 +283,11 @@ Outs reverse_sequence(const OpCall& call) {
 
 void register_movement_ops() {
   register_op({"Transpose", transpose, 1});
-  register_op({"Concat", concat, 4});
+  register_op({"Concat", concat, 1});
   register_op({"Split", split, 2});
   register_op({"Slice", slice, 1});
   register_op({"Tile", tile, 6});
-  register_op({"Pad", pad, 2});
+  register_op({"Pad", pad, 1});  // Pad-1 names its pads "paddings"
   register_op({"DepthToSpace", depth_to_space, 1});
   register_op({"SpaceToDepth", space_to_depth, 1});
   register_op({"Trilu", trilu, 14});

@@ -183,6 +183,8 @@ Outs dropout(const OpCall& call) {
   if (call.opset() >= 12) {
     if (call.has_input(2)) training = one_value(call, 2, "training_mode") != 0;
     ratio = call.has_input(1) ? one_value(call, 1, "ratio") : 0.5;
+  } else if (call.opset() < 7) {
+    training = call.attr_int("is_test", 0) == 0;  // Dropout-1 and -6 train unless is_test
   }
   if (training && ratio != 0.0)
     call.fail("training_mode dropout is not supported (the importer builds inference graphs)");
@@ -242,7 +244,7 @@ void register_shape_ops() {
   register_op({"Unsqueeze", unsqueeze, 1});
   register_op({"Expand", expand, 8});
   register_op({"Identity", identity, 1});
-  register_op({"Dropout", dropout, 7});
+  register_op({"Dropout", dropout, 1});
   register_op({"Range", range, 11});
   register_op({"EyeLike", eye_like, 9});
 }

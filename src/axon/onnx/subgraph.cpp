@@ -54,7 +54,7 @@ std::string sanitize_name(const std::string& name) {
 }
 
 void check_node_supported(const ::onnx::NodeProto& node, const std::string& name,
-                          const std::string& what) {
+                          const std::string& what, int64_t opset) {
   const std::string& d = node.domain();
   if (!d.empty() && d != "ai.onnx") {
     throw nx::Error(what + ": node " + name + " (" + node.op_type() + ") is in domain '" + d +
@@ -65,6 +65,13 @@ void check_node_supported(const ::onnx::NodeProto& node, const std::string& name
                     ", which the importer does not support (axon::onnx::supported_operators() "
                     "lists those it does)");
   }
+  const int64_t since = find_op(node.op_type())->since_opset;
+  if (opset < since) {
+    throw nx::Error(what + ": node " + name + " (" + node.op_type() + ") at opset " +
+                    std::to_string(opset) + ": the importer converts " + node.op_type() +
+                    " as defined from opset " + std::to_string(since) +
+                    " on, and its older form differs");
+  }
   for (const auto& a : node.attribute()) {
     std::vector<const ::onnx::GraphProto*> graphs;
     if (a.has_g()) graphs.push_back(&a.g());
@@ -74,7 +81,7 @@ void check_node_supported(const ::onnx::NodeProto& node, const std::string& name
       for (const auto& inner : g->node()) {
         std::string inner_name =
             inner.name().empty() ? inner.op_type() + "_" + std::to_string(k) : inner.name();
-        check_node_supported(inner, name + "/" + a.name() + "/" + inner_name, what);
+        check_node_supported(inner, name + "/" + a.name() + "/" + inner_name, what, opset);
         ++k;
       }
     }
