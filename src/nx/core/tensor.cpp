@@ -1,5 +1,6 @@
 #include "nx/tensor.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +16,16 @@ namespace nx {
 
 namespace detail {
 
-Buffer::Buffer(size_t bytes) : data_(allocate(bytes)), bytes_(bytes) {}
+namespace {
+std::atomic<uint64_t> next_buffer_id{1};
+}  // namespace
+
+Buffer::Buffer(size_t bytes)
+    : data_(allocate(bytes)), bytes_(bytes), id_(next_buffer_id.fetch_add(1)) {}
+
+void Buffer::renew_id() {
+  id_ = next_buffer_id.fetch_add(1);
+}
 
 Buffer::~Buffer() {
   if (owned_) deallocate(data_, bytes_);

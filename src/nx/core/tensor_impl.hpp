@@ -13,19 +13,30 @@ namespace nx::detail {
 /// owns (a compiled function's arena), which it does not free.
 class Buffer {
  public:
+  /// Owned memory with a fresh content id.
   explicit Buffer(size_t bytes);
   /// Wraps external memory; the owner keeps it alive for as long as this buffer is used.
-  Buffer(void* external, size_t bytes) : data_(external), bytes_(bytes), owned_(false) {}
+  /// `content_id` is the id of the owned buffer whose unchanging contents it shows, or 0.
+  Buffer(void* external, size_t bytes, uint64_t content_id = 0)
+      : data_(external), bytes_(bytes), owned_(false), id_(content_id) {}
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  /// Names the contents: tensors are immutable, so an owned buffer's bytes change after it is
+  /// made only when compiled code reuses a donated buffer for a result, which calls renew_id().
+  /// Equal nonzero ids mean equal bytes, so kernels may key caches of derived data (a
+  /// convolution's reordered weights) on it. 0: unknown or changing contents (arena memory).
+  uint64_t id() const { return id_; }
+  /// A fresh id, before the contents change.
+  void renew_id();
 
  private:
   void* data_;
   size_t bytes_;
   bool owned_ = true;
+  uint64_t id_ = 0;
 };
 
 struct TensorImpl {

@@ -51,12 +51,14 @@ struct TopInstance {
       : arena(p.arena_bytes()),
         inst(p.make_instance(arena.data)),
         in(p.graph().inputs.size()),
+        in_ids(p.graph().inputs.size()),
         out(p.graph().outputs.size()),
         buffers(p.graph().outputs.size()) {}
 
   Arena arena;  // declared first: outlives the instance whose tensors point into it
   std::unique_ptr<Instance> inst;
   std::vector<const void*> in;
+  std::vector<uint64_t> in_ids;  ///< the inputs' content ids (Buffer::id)
   std::vector<void*> out;
   std::vector<std::shared_ptr<Buffer>> buffers;  ///< per output owning an Output storage
 };
@@ -107,7 +109,10 @@ class CompiledExecutable final : public Executable {
     Lease lease(*this);
     TopInstance& ti = *lease.instance;
     const Graph& g = program_.graph();
-    for (size_t i = 0; i < inputs.size(); ++i) ti.in[i] = inputs[i].impl()->buffer->data();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ti.in[i] = inputs[i].impl()->buffer->data();
+      ti.in_ids[i] = inputs[i].impl()->buffer->id();
+    }
     for (size_t k = 0; k < sources_.size(); ++k) {
       if (sources_[k].kind != Source::Kind::Fresh) continue;
       const Storage& st = program_.output_storage(k);
@@ -115,12 +120,13 @@ class CompiledExecutable final : public Executable {
       if (st.donor >= 0 && sole_owner(inputs[static_cast<size_t>(st.donor)]) &&
           inputs[static_cast<size_t>(st.donor)].impl()->buffer->bytes() >= st.bytes) {
         buf = inputs[static_cast<size_t>(st.donor)].impl()->buffer;
+        buf->renew_id();  // its bytes become the result's (the input keeps its id for this run)
       } else {
         buf = std::make_shared<Buffer>(st.bytes);
       }
       ti.out[k] = buf->data();
     }
-    program_.run(*ti.inst, ti.in, ti.out);
+    program_.run(*ti.inst, ti.in, ti.out, ti.in_ids);
     std::vector<Tensor> result;
     result.reserve(sources_.size());
     for (size_t k = 0; k < sources_.size(); ++k) {

@@ -104,12 +104,13 @@ std::unique_ptr<Instance> Program::make_instance(std::byte* arena) const {
   return inst;
 }
 
-void Program::run(Instance& inst, std::span<const void* const> in,
-                  std::span<void* const> out) const {
+void Program::run(Instance& inst, std::span<const void* const> in, std::span<void* const> out,
+                  std::span<const uint64_t> in_ids) const {
   for (int32_t s : bound_inputs_) {
     const Storage& st = plan_.storages[static_cast<size_t>(s)];
-    rebind(*inst.buffers[static_cast<size_t>(s)],
-           const_cast<void*>(in[static_cast<size_t>(st.input)]), st.bytes);
+    const auto i = static_cast<size_t>(st.input);
+    rebind(*inst.buffers[static_cast<size_t>(s)], const_cast<void*>(in[i]), st.bytes,
+           i < in_ids.size() ? in_ids[i] : 0);
   }
   for (int32_t s : bound_outputs_) {
     const Storage& st = plan_.storages[static_cast<size_t>(s)];

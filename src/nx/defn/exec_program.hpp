@@ -77,8 +77,12 @@ class Program {
   std::unique_ptr<Instance> make_instance(std::byte* arena) const;
 
   /// Runs the schedule. `in[i]` is graph input i's data; `out[k]` the buffer of graph output k
-  /// for each Output storage's first output (other entries are ignored).
-  void run(Instance& inst, std::span<const void* const> in, std::span<void* const> out) const;
+  /// for each Output storage's first output (other entries are ignored). `in_ids[i]`, when
+  /// given, is the content id (Buffer::id) of input i's memory, which stays unchanged during the
+  /// run; kernels see it on the input's tensor and may skip work derived from the same contents
+  /// last run. Without it (control flow rebinding inputs per iteration) inputs have id 0.
+  void run(Instance& inst, std::span<const void* const> in, std::span<void* const> out,
+           std::span<const uint64_t> in_ids = {}) const;
   /// After run in "into" mode: copies the graph outputs that are not computed in their buffer.
   void copy_outputs(Instance& inst, std::span<void* const> out) const;
 
@@ -114,9 +118,9 @@ struct Instance {
 
 /// Re-points a Buffer that wraps external memory at other memory. The Buffer object is replaced
 /// in place (same type, same address), so every tensor holding it sees the new memory.
-inline void rebind(Buffer& b, void* data, size_t bytes) {
+inline void rebind(Buffer& b, void* data, size_t bytes, uint64_t content_id = 0) {
   std::destroy_at(&b);
-  std::construct_at(&b, data, bytes);
+  std::construct_at(&b, data, bytes, content_id);
 }
 
 /// Lowers one node to its thunk (exec_thunks.cpp); `g` is the graph holding it.

@@ -115,7 +115,7 @@ class ConvThunk final : public Thunk {
   }
   void run(const Frame& f) const override {
     cpu::run_conv(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch,
-                  static_cast<ConvState*>(f.state)->conv);
+                  static_cast<ConvState*>(f.state)->conv, f.in[1].impl()->buffer->id());
   }
   std::string describe() const override {
     return std::string("conv_general [") + cpu::describe(plan_) + "]";

@@ -124,10 +124,10 @@ ConvState bind_conv(const ConvPlan& plan, void* scratch) {
 }
 
 void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch,
-              ConvState& state) {
+              ConvState& state, uint64_t w_id) {
   run_conv_with(plan, x, w, y, scratch,
                 [&](DType dtype, const void* cx, const void* cw, void* cy, std::byte* s) {
-                  dnnl_conv_run(*plan.dnnl, *state.args, dtype, plan.g, cx, cw, cy, s);
+                  dnnl_conv_run(*plan.dnnl, *state.args, dtype, plan.g, cx, cw, cy, s, w_id);
                 });
 }
 

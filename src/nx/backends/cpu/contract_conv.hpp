@@ -97,9 +97,11 @@ void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, co
 struct DnnlConvArgs;
 std::shared_ptr<DnnlConvArgs> dnnl_conv_bind(const DnnlConv& c, void* scratch);
 /// dnnl_conv_execute over bound arguments, on the scratch they were bound to: creates no oneDNN
-/// objects and allocates nothing. Not thread-safe for one `args`.
+/// objects and allocates nothing. Not thread-safe for one `args`. `w_id` is the content id
+/// (Buffer::id) of the kernel's memory, or 0: a kernel that needs a reorder is reordered into
+/// memory `args` owns, and a run whose kernel has the nonzero id of the last reorder skips it.
 void dnnl_conv_run(const DnnlConv& c, DnnlConvArgs& args, DType dtype, const ConvGeometry& g,
-                   const void* x, const void* w, void* y, void* scratch);
+                   const void* x, const void* w, void* y, void* scratch, uint64_t w_id = 0);
 
 /// Number of cached convolution primitives (for tests of the cache).
 size_t dnnl_conv_cache_size();

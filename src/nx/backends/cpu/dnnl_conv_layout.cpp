@@ -124,7 +124,8 @@ class ConvLayoutKernel final : public detail::FusedKernel {
                 detail::FusedState* state) const override {
     auto* st = static_cast<ConvLayoutState*>(state);
     dnnl_conv_run(*c_, *st->args, l_.dtype, l_.g, in[l_.x_input].raw_data(),
-                  in[l_.k_input].raw_data(), detail::mutable_data(out[0]), scratch);
+                  in[l_.k_input].raw_data(), detail::mutable_data(out[0]), scratch,
+                  in[l_.k_input].impl()->buffer->id());
   }
 
  private:

@@ -87,7 +87,9 @@ std::shared_ptr<const Entry> make_entry(const Plan& plan) {
     auto any = [&](const memory::dims& d) { return memory::desc(d, dt, memory::format_tag::any); };
     // forward_training: the same result as inference without a workspace, and
     // oneDNN 2.6 then picks the blocked kernels that dnnl_conv.cpp measured
-    // faster.
+    // faster. Re-measured with weights reordered once per instance: inference
+    // made MobileNetV2 b1 15-20% slower (its 1x1 convolutions) and ResNet-18 b1
+    // no faster beyond noise (9.0-9.1 vs 8.7-9.3 ms).
     const auto prop = dnnl::prop_kind::forward_training;
     auto desc =
         bias ? dnnl::convolution_forward::desc(
@@ -110,10 +112,12 @@ std::shared_ptr<const Entry> make_entry(const Plan& plan) {
   }
 }
 
-// Where one run keeps its native (reordered) operands and result and the
+// Where one run keeps its native (reordered) src and result and the
 // scratchpads, when the scratch comes from the caller (compiled code's arena).
+// Reordered weights live in the instance's own memory (EpilogueState), where
+// they outlive the run.
 struct Layout {
-  size_t src = 0, src_pad = 0, weights = 0, weights_pad = 0, dst = 0, dst_pad = 0, pad = 0;
+  size_t src = 0, src_pad = 0, weights_pad = 0, dst = 0, dst_pad = 0, pad = 0;
   size_t bytes = 0;
 };
 
@@ -126,8 +130,7 @@ Layout layout_of(const Entry& e) {
   };
   Layout l;
   if (e.src.reorder) l.src = take(e.src.native), l.src_pad = take(e.src.scratchpad);
-  if (e.weights.reorder)
-    l.weights = take(e.weights.native), l.weights_pad = take(e.weights.scratchpad);
+  if (e.weights.reorder) l.weights_pad = take(e.weights.scratchpad);
   if (e.dst.reorder) l.dst = take(e.dst.native), l.dst_pad = take(e.dst.scratchpad);
   l.pad = take(e.scratchpad);
   l.bytes = at;
@@ -136,8 +139,16 @@ Layout layout_of(const Entry& e) {
 
 // An instance's arguments, bound once over its scratch: only the operands' and
 // the result's data handles change per run.
+//
+// The reordered weights stay valid across runs while the weights' contents do:
+// a conv's weights are usually a compiled function's parameter or a constant,
+// whose Buffer::id names its contents (nonzero, renewed when a donated buffer
+// is overwritten), so a run whose weights carry the id of the last reorder
+// skips it (on ResNet-18 at batch 1 the reorders were a fifth of the time).
 struct EpilogueState final : detail::FusedState {
   std::optional<dnnl_util::BoundArgs> src_reorder, weights_reorder, dst_reorder;
+  std::unique_ptr<detail::Buffer> weights;  ///< native weights, when they need a reorder
+  uint64_t weights_id = 0;                  ///< contents they were reordered from; 0: none
   dnnl_util::BoundArgs main;
   // Per-run arguments: (bound args, index, leaf or -1 for the result).
   struct Slot {
@@ -159,6 +170,7 @@ class EpilogueKernel final : public detail::FusedKernel {
         layout_(layout_of(*e_)) {}
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) const override {
+    // A state per call: nothing carries over, so weights are reordered each time.
     dnnl_util::Scratch scratch;
     void* s = scratch.take(layout_.bytes);
     auto state = make_state(s);
@@ -173,7 +185,7 @@ class EpilogueKernel final : public detail::FusedKernel {
     const Entry& e = *e_;
     using Slot = EpilogueState::Slot;
     // An operand: read in place, or reordered into the scratch first.
-    auto operand = [&](const Reordered& r, int arg, int32_t leaf, size_t at, size_t pad,
+    auto operand = [&](const Reordered& r, int arg, int32_t leaf, void* native, size_t pad,
                        std::optional<dnnl_util::BoundArgs>& reorder) {
       if (!r.reorder) {
         st->slots.push_back(Slot{&st->main, st->main.add(arg, r.plain), leaf});
@@ -181,13 +193,15 @@ class EpilogueKernel final : public detail::FusedKernel {
       }
       reorder.emplace();
       st->slots.push_back(Slot{&*reorder, reorder->add(DNNL_ARG_FROM, r.plain), leaf});
-      reorder->add(DNNL_ARG_TO, r.native, base + at);
+      reorder->add(DNNL_ARG_TO, r.native, native);
       reorder->add(DNNL_ARG_SCRATCHPAD, r.scratchpad, base + pad);
-      st->main.add(arg, r.native, base + at);
+      st->main.add(arg, r.native, native);
     };
-    operand(e.src, DNNL_ARG_SRC, plan_.a, layout_.src, layout_.src_pad, st->src_reorder);
-    operand(e.weights, DNNL_ARG_WEIGHTS, plan_.b, layout_.weights, layout_.weights_pad,
-            st->weights_reorder);
+    operand(e.src, DNNL_ARG_SRC, plan_.a, base + layout_.src, layout_.src_pad, st->src_reorder);
+    if (e.weights.reorder)
+      st->weights = std::make_unique<detail::Buffer>(e.weights.native.get_size());
+    operand(e.weights, DNNL_ARG_WEIGHTS, plan_.b, st->weights ? st->weights->data() : nullptr,
+            layout_.weights_pad, st->weights_reorder);
     if (!e.dst.reorder) {
       st->slots.push_back(Slot{&st->main, st->main.add(DNNL_ARG_DST, e.dst.plain), -1});
     } else {
@@ -216,20 +230,30 @@ class EpilogueKernel final : public detail::FusedKernel {
                 detail::FusedState* state) const override {
     auto& st = static_cast<EpilogueState&>(*state);
     for (const EpilogueState::Slot& slot : st.slots) {
-      const void* data = slot.leaf < 0 ? detail::mutable_data(out[0])
-                         : slot.leaf < num_inputs_
-                             ? in[static_cast<size_t>(slot.leaf)].raw_data()
-                             : constants_[static_cast<size_t>(slot.leaf - num_inputs_)].raw_data();
+      const void* data =
+          slot.leaf < 0 ? detail::mutable_data(out[0]) : leaf(in, slot.leaf).raw_data();
       slot.args->set(slot.index, data);
     }
     if (st.src_reorder) st.src_reorder->execute(*e_->src.reorder);
-    if (st.weights_reorder) st.weights_reorder->execute(*e_->weights.reorder);
+    if (st.weights_reorder) {
+      const uint64_t id = leaf(in, plan_.b).impl()->buffer->id();
+      if (id == 0 || id != st.weights_id) {
+        st.weights_id = 0;  // (a reorder that throws leaves no stale id)
+        st.weights_reorder->execute(*e_->weights.reorder);
+        st.weights_id = id;
+      }
+    }
     st.main.execute(e_->primitive);
     if (st.dst_reorder) st.dst_reorder->execute(*e_->dst.reorder);
     dnnl_util::stream().wait();
   }
 
  private:
+  const Tensor& leaf(std::span<const Tensor> in, int32_t i) const {
+    return i < num_inputs_ ? in[static_cast<size_t>(i)]
+                           : constants_[static_cast<size_t>(i - num_inputs_)];
+  }
+
   std::shared_ptr<const Entry> e_;
   Plan plan_;
   std::vector<Tensor> constants_;

@@ -107,9 +107,10 @@ struct ConvState {
   std::shared_ptr<DnnlConvArgs> args;  ///< null when the plan runs no oneDNN primitive
 };
 ConvState bind_conv(const ConvPlan& plan, void* scratch);
-/// run_conv on the scratch `state` was bound to; creates no oneDNN objects.
+/// run_conv on the scratch `state` was bound to; creates no oneDNN objects. `w_id`: the
+/// kernel's content id (Buffer::id), which lets a run skip reordering unchanged weights.
 void run_conv(const ConvPlan& plan, const void* x, const void* w, void* y, void* scratch,
-              ConvState& state);
+              ConvState& state, uint64_t w_id = 0);
 
 // ---- every other primitive ------------------------------------------------------------------
 
