@@ -112,10 +112,12 @@ const OpEntry* find_op(const std::string& op_type);
 std::vector<std::string> supported_ops();
 
 // The families, each defined in its own files (ops_math*.cpp, ops_tensor*.cpp, ops_nn*.cpp,
-// ops_control*.cpp) and called once by the table.
+// ops_control*.cpp, ops_signal.cpp, ops_quant.cpp) and called once by the table.
 void register_math_ops();     ///< elementwise, logic, comparison, cast, reductions, activations
 void register_tensor_ops();   ///< shape, movement, indexing, creation, Resize, Einsum, TopK, ...
 void register_nn_ops();       ///< Conv*, pools, normalisations, Gemm/MatMul, Softmax, RNNs, ...
 void register_control_ops();  ///< If, Loop, Scan
+void register_signal_ops();   ///< DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
+void register_quant_ops();    ///< Quantize/DequantizeLinear, MatMulInteger, QLinearConv, ...
 
 }  // namespace axon::onnx_import

@@ -219,7 +219,6 @@ void register_elementwise_ops() {
   add_unary("Round", 11, nx::round_even);
   add_unary("Sign", 9, nx::sign);
   add_unary("Not", 1, nx::logical_not);
-  add_unary("BitwiseNot", 18, nx::bitwise_not);
   add_unary("IsNaN", 9, nx::is_nan);
   add_unary("Reciprocal", 1, reciprocal);
   register_op({"IsInf", is_inf_op, 10});
@@ -263,9 +262,6 @@ void register_elementwise_ops() {
   add_binary("Greater", 1, nx::greater);
   add_binary("GreaterOrEqual", 12, nx::greater_equal);
   register_op({"BitShift", bit_shift_op, 11});
-  add_arith("BitwiseAnd", 18, nx::bitwise_and);
-  add_arith("BitwiseOr", 18, nx::bitwise_or);
-  add_arith("BitwiseXor", 18, nx::bitwise_xor);
 
   register_op({"Where", where_op, 9});
   register_op({"Clip", clip_op, 1});

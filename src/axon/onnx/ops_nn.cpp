@@ -98,6 +98,7 @@ void register_nn_ops() {
   nn::register_linear_ops();
   nn::register_random_ops();
   nn::register_loss_ops();
+  nn::register_roi_ops();
 }
 
 }  // namespace axon::onnx_import

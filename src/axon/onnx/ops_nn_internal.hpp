@@ -18,6 +18,7 @@ void register_norm_ops();
 void register_linear_ops();
 void register_random_ops();
 void register_loss_ops();
+void register_roi_ops();  ///< MaxUnpool, RoiAlign, MaxRoiPool (ops_nn_roi.cpp)
 
 /// Per-axis geometry of a convolution or pooling window after resolving auto_pad/ceil_mode.
 struct Window {

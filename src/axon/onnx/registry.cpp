@@ -23,6 +23,8 @@ void ensure_registered() {
     register_tensor_ops();
     register_nn_ops();
     register_control_ops();
+    register_signal_ops();
+    register_quant_ops();
   });
 }
 
