@@ -95,6 +95,10 @@ def product_cases():
         Case("matmul.broadcast", "matmul", [In((2, 1, 3, 4)), In((3, 4, 2))], ["f32", "s32"], m),
         Case("matmul.vec_left", "matmul", [In((4,)), In((2, 4, 5))], ["f32"], m),
         Case("matmul.vec_right", "matmul", [In((3, 4)), In((4,))], ["f64"], m),
+        # A matrix rhs contracts against every batch at once (one product, no broadcast copy).
+        Case("matmul.matrix_rhs_rank4", "matmul", [In((2, 3, 4, 5)), In((5, 6))], ["f32", "s32"],
+             m),
+        Case("matmul.vec_right_batched", "matmul", [In((2, 3, 4)), In((4,))], ["f32"], m),
         Case("matmul.vec_vec", "matmul", [In((4,)), In((4,))], ["f32"], m),
         Case("matmul.shape_error", "matmul", [In((3, 4)), In((5, 2))], ["f32"],
              expect_error=True),

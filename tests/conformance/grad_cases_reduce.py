@@ -233,6 +233,8 @@ def product_cases():
         GradCase("matmul.broadcast", "matmul", [X((2, 1, 3, 4)), X((3, 4, 2))], mm),
         GradCase("matmul.vec_left", "matmul", [X((4,)), X((2, 4, 5))], mm),
         GradCase("matmul.vec_right", "matmul", [X((3, 4)), X((4,))], mm),
+        GradCase("matmul.matrix_rhs_rank4", "matmul", [X((2, 3, 4, 5)), X((5, 6))], mm),
+        GradCase("matmul.vec_right_batched", "matmul", [X((2, 3, 4)), X((4,))], mm),
         GradCase("matmul.vec_vec", "matmul", [X((4,)), X((4,))], mm),
         GradCase("outer.basic", "outer", [X((3,)), X((4,))],
                  lambda at, a, b: torch.outer(a.reshape(-1), b.reshape(-1))),

@@ -53,6 +53,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape bx(x.shape().begin(), x.shape().end() - 2), by(y.shape().begin(), y.shape().end() - 2);
   Shape batch = broadcast_shapes(bx, by, "nx::matmul");
   int64_t nb = static_cast<int64_t>(batch.size());
+  Shape out = batch;
+  if (a.rank() > 1) out.push_back(a.shape()[a.rank() - 2]);
+  if (b.rank() > 1) out.push_back(b.shape()[b.rank() - 1]);
+  if (y.rank() == 2) {
+    // A matrix rhs is shared by every batch: contracting x's last axis with y's first gives
+    // (batch..., M, N) as one (prod(batch) * M, K) @ (K, N) product, without broadcasting
+    // (and materializing) y per batch.
+    return reshape(dot(x, {x.rank() - 1}, y, {0}), out);
+  }
   auto full_shape = [&](const Tensor& t) {
     Shape s = batch;
     s.push_back(t.shape()[t.rank() - 2]);
@@ -63,9 +72,6 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   y = broadcast(y, full_shape(y));
   Axes batch_axes = all_axes(nb);
   Tensor r = dot(x, {nb + 1}, batch_axes, y, {nb}, batch_axes);
-  Shape out = batch;
-  if (a.rank() > 1) out.push_back(a.shape()[a.rank() - 2]);
-  if (b.rank() > 1) out.push_back(b.shape()[b.rank() - 1]);
   return reshape(r, out);
 }
 
