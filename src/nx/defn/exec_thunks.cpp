@@ -87,7 +87,7 @@ class DotThunk final : public Thunk {
   }
   void run(const Frame& f) const override {
     cpu::run_dot(plan_, data_of(f.in[0]), data_of(f.in[1]), data_of(f.out[0]), f.scratch,
-                 static_cast<DotState*>(f.state)->gemm);
+                 static_cast<DotState*>(f.state)->gemm, f.in[1].impl()->buffer->id());
   }
   std::string describe() const override {
     std::string d = "dot_general [";

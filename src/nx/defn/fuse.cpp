@@ -16,6 +16,9 @@
 // 1. Epilogues. A dot_general/conv_general large enough to go to oneDNN, whose result feeds a
 //    chain of elementwise nodes (each value used once, by the next), becomes one unit with the
 //    longest prefix of that chain oneDNN takes as bias and post-ops (prepare_epilogue decides).
+//    A convolution's chain may start with a transpose of its result, and the transposes its
+//    operands are read through are copied into the program: the primitive then reads and
+//    writes channels-last buffers in place (the layout to_channels_last gives them).
 // 2. Elementwise clusters, greedily in topological order. An elementwise node with more than one
 //    element (of a dtype the tile programs run) starts a cluster of its own, then merges with
 //    the clusters of its operands that have the same element count, where that keeps the unit
@@ -339,15 +342,25 @@ class Fuser {
     if (macs(c) < (c.prim == Prim::dot_general ? kDnnlMatmulMacs : kDnnlConvMacs)) return;
     std::vector<int32_t> chain{i};
     int32_t v = c.out[0];
+    TensorType chain_type = out;
     for (;;) {
       if (is_output_[static_cast<size_t>(v)]) break;
       const auto& us = users_[static_cast<size_t>(v)];
       if (us.empty() || std::any_of(us.begin(), us.end(), [&](int32_t u) { return u != us[0]; }))
         break;
       const Node& u = node(us[0]);
-      const PrimGroup grp = u.kind == NodeKind::Prim ? info(u.prim).group : PrimGroup::Movement;
-      if (grp != PrimGroup::Unary && grp != PrimGroup::Binary) break;
-      if (g_.type(u.out[0]) != out || unit_[static_cast<size_t>(us[0])] != us[0]) break;
+      if (unit_[static_cast<size_t>(us[0])] != us[0]) break;
+      // A convolution's result may be transposed first (a channels-last result: the primitive
+      // writes it through strides), then the chain runs in the transposed shape.
+      const bool transpose = chain.size() == 1 && c.prim == Prim::conv_general &&
+                             u.kind == NodeKind::Prim && u.prim == Prim::transpose;
+      if (transpose) {
+        chain_type = g_.type(u.out[0]);
+      } else {
+        const PrimGroup grp = u.kind == NodeKind::Prim ? info(u.prim).group : PrimGroup::Movement;
+        if (grp != PrimGroup::Unary && grp != PrimGroup::Binary) break;
+        if (g_.type(u.out[0]) != chain_type) break;
+      }
       chain.push_back(us[0]);
       v = u.out[0];
     }

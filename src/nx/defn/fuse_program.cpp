@@ -20,7 +20,7 @@ class ProgramBuilder {
     for (size_t k = 0; k < members.size(); ++k) {
       const Node& n = g.nodes[static_cast<size_t>(members[k])];
       std::vector<int32_t> in;
-      for (int32_t v : n.in) in.push_back(k == 0 && epilogue_ ? input(v) : value(v));
+      for (int32_t v : n.in) in.push_back(k == 0 && epilogue_ ? operand(n, v) : value(v));
       Node c = n;
       c.in = std::move(in);
       c.out.clear();
@@ -54,6 +54,20 @@ class ProgramBuilder {
     }
     if (n != nullptr && n->kind == NodeKind::Constant && n->constant.size() <= kInlineConstant)
       return copy(*n, {}, v);
+    return input(v);
+  }
+
+  /// An operand of the contraction: an input, or for a convolution a transpose of one (the
+  /// primitive reads it through strides, so it is copied into the program, not materialized).
+  int32_t operand(const Node& contraction, int32_t v) {
+    const int32_t p = producer_[static_cast<size_t>(v)];
+    const Node* n = p >= 0 ? &g_.nodes[static_cast<size_t>(p)] : nullptr;
+    if (contraction.prim == Prim::conv_general && n != nullptr && n->kind == NodeKind::Prim &&
+        n->prim == Prim::transpose) {
+      auto it = map_.find(v);
+      if (it != map_.end()) return it->second;
+      return copy(*n, {input(n->in[0])}, v);
+    }
     return input(v);
   }
 

@@ -18,8 +18,9 @@ struct Program {
 /// broadcast_in_dim/reshape chains they read through (so broadcasts are read, not
 /// materialized) and of the one-element constants they read; every other value they read is an
 /// input. `outputs` are member results, in the order the program returns them. With `epilogue`,
-/// the first member's (the contraction's) operands are inputs as they are. `producer` maps each
-/// value of g to the index of its node.
+/// the first member's (the contraction's) operands are inputs as they are, or for a
+/// conv_general transposes of inputs (copied: the kernel reads them through strides). `producer`
+/// maps each value of g to the index of its node.
 Program build_program(const Graph& g, const std::vector<int32_t>& producer,
                       const std::vector<int32_t>& members, const std::vector<int32_t>& outputs,
                       bool epilogue);

@@ -54,6 +54,7 @@ class Rewriter {
   std::optional<int32_t> run() {
     if (auto r = algebra()) return r;
     if (auto r = movement()) return r;
+    if (auto r = dot_of_transposes()) return r;
     return splat_movement();
   }
 
@@ -237,6 +238,33 @@ class Rewriter {
       c.strides.push_back(stride);
     }
     return b_.emit_prim1(Prim::slice, {d->in[0]}, c);
+  }
+
+  // dot_general reading a transposed matrix reads the matrix itself, contracting the other axis
+  // (x @ transpose(w) is how linear layers and ONNX Gemm(transB) apply a weight): the product
+  // reads either layout of a matrix in place, so the transpose's copy goes, and a weight that
+  // is a constant or parameter stays one, which lets its product keep it in the layout oneDNN
+  // prefers (dnnl_matmul_run). Only 2-D operands with one free axis: their result order cannot
+  // change, and every layout of theirs runs in place.
+  std::optional<int32_t> dot_of_transposes() {
+    if (n_.prim != Prim::dot_general) return std::nullopt;
+    DotParams p = std::get<DotParams>(n_.params);
+    std::vector<int32_t> in = in_;
+    bool changed = false;
+    auto absorb = [&](size_t i, Axes& contract, const Axes& batch) {
+      const Node* d = producer_prim(in[i], Prim::transpose);
+      if (d == nullptr || b_.type(in[i]).shape.size() != 2 || contract.size() != 1 ||
+          !batch.empty())
+        return;
+      const Axes& perm = std::get<AxesParams>(d->params).axes;
+      contract[0] = perm[static_cast<size_t>(contract[0])];
+      in[i] = d->in[0];
+      changed = true;
+    };
+    absorb(0, p.contract_a, p.batch_a);
+    absorb(1, p.contract_b, p.batch_b);
+    if (!changed) return std::nullopt;
+    return same(b_.emit_prim1(Prim::dot_general, in, p));
   }
 
   // A movement op of a splat into a large result becomes a broadcast of the scalar: no data to

@@ -34,6 +34,9 @@ Graph optimize(const Graph& g, const PassObserver& observe) {
     cur = std::move(next);
     if (settled) break;
   }
+  // After the cleanup: simplify would fold the transposes it inserts back into each other.
+  cur = to_channels_last(cur);
+  note("to_channels_last", cur);
   // Convolutions that took no epilogue may still absorb the transposes around them.
   cur = fuse_conv_layouts(fuse(cur));
   note("fuse", cur);

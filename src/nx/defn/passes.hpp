@@ -25,6 +25,10 @@ Graph fold_constants(const Graph& g);
 /// Algebraic identities: x+0, x*1, x*0 (integers), double negation, reshape/transpose/broadcast
 /// chains folded, no-op converts/reshapes/transposes/slices removed.
 Graph simplify(const Graph& g);
+/// Channels-first convolutions (f32/bf16, oneDNN-sized) run on channels-last twins of their
+/// operands, the transposes sunk through elementwise ops, reductions, windows and pads and
+/// cancelled between convolutions (pass_layout.cpp); `g` itself when that saves no copy.
+Graph to_channels_last(const Graph& g);
 /// Clusters elementwise/broadcast chains (with a trailing reduction where it pays) into Fused
 /// nodes, and matmul/conv + bias + activation into Fused nodes lowered to oneDNN post-ops.
 Graph fuse(const Graph& g);

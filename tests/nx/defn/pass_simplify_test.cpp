@@ -147,6 +147,28 @@ TEST(DefnPasses, SimplifyRules) {
          m.output({m.prim(Prim::transpose, {a}, AxesParams{{2, 0, 1}})});
        },
        "%0:f32[2][3][4] = param 0\nreturn %0\n"},
+      {"dot_general of transposed matrices reads the matrices",
+       [&](GraphMaker& m) {
+         int32_t x = m.param(f32t({3, 2}));  // used as transpose: [2, 3]
+         int32_t w = m.param(f32t({4, 3}));  // used as transpose: [3, 4]
+         int32_t xt = m.prim(Prim::transpose, {x}, AxesParams{{1, 0}});
+         int32_t wt = m.prim(Prim::transpose, {w}, AxesParams{{1, 0}});
+         m.output({m.prim(Prim::dot_general, {xt, wt}, DotParams{{1}, {}, {0}, {}})});
+       },
+       "%0:f32[3][2] = param 0\n%1:f32[4][3] = param 1\n"
+       "%2:f32[2][4] = dot_general(%0, %1) {contract_a=[0], batch_a=[], contract_b=[1], "
+       "batch_b=[]}\nreturn %2\n"},
+      {"dot_general keeps transposes of batched or higher-rank operands",
+       [&](GraphMaker& m) {
+         int32_t x = m.param(f32t({3, 2, 5}));
+         int32_t w = m.param(f32t({2, 5, 4}));
+         int32_t xt = m.prim(Prim::transpose, {x}, AxesParams{{1, 0, 2}});
+         m.output({m.prim(Prim::dot_general, {xt, w}, DotParams{{2}, {0}, {1}, {0}})});
+       },
+       "%0:f32[3][2][5] = param 0\n%1:f32[2][5][4] = param 1\n"
+       "%2:f32[2][3][5] = transpose(%0) {axes=[1, 0, 2]}\n"
+       "%3:f32[2][3][4] = dot_general(%2, %1) {contract_a=[2], batch_a=[0], contract_b=[1], "
+       "batch_b=[0]}\nreturn %3\n"},
       {"broadcast chains",
        [&](GraphMaker& m) {
          int32_t x = m.param(f32t({3}));

@@ -423,9 +423,10 @@ TEST(DefnPasses, OptimizeReportsEveryPass) {
   EXPECT_EQ(names[1], "fold_constants");
   EXPECT_EQ(names[2], "cse");
   EXPECT_EQ(names[3], "dce");
+  EXPECT_EQ(names[names.size() - 3], "to_channels_last");
   EXPECT_EQ(names[names.size() - 2], "fuse");
   EXPECT_EQ(names.back(), "dce");
-  EXPECT_EQ((names.size() - 2) % 4, 0u);
+  EXPECT_EQ((names.size() - 3) % 4, 0u);
   EXPECT_EQ(dump_text(r), "%0:f32[4] = param 0\nreturn %0\n");
 }
 

@@ -102,13 +102,13 @@ DotPlan plan_dot(const detail::DotParams& p, const TensorType& a, const TensorTy
 namespace {
 
 void run_plan(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
-              GemmState* state) {
+              GemmState* state, uint64_t b_id) {
   if (plan.empty) return;
   auto* s = static_cast<std::byte*>(scratch);
   const void* pa = plan.zero_k ? nullptr : operand_data(plan.a, a, s);
   const void* pb = plan.zero_k ? nullptr : operand_data(plan.b, b, s);
   if (state != nullptr)
-    run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset, *state);
+    run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset, *state, b_id);
   else
     run_gemm(plan.gemm, pa, pb, c, s + plan.gemm_offset);
 }
@@ -116,7 +116,7 @@ void run_plan(const DotPlan& plan, const void* a, const void* b, void* c, void* 
 }  // namespace
 
 void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch) {
-  run_plan(plan, a, b, c, scratch, nullptr);
+  run_plan(plan, a, b, c, scratch, nullptr, 0);
 }
 
 GemmState bind_dot(const DotPlan& plan, void* scratch) {
@@ -125,8 +125,8 @@ GemmState bind_dot(const DotPlan& plan, void* scratch) {
 }
 
 void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
-             GemmState& state) {
-  run_plan(plan, a, b, c, scratch, &state);
+             GemmState& state, uint64_t b_id) {
+  run_plan(plan, a, b, c, scratch, &state, b_id);
 }
 
 void kernel_dot_general(const Params& params, std::span<const Tensor> in, std::span<Tensor> out) {

@@ -83,11 +83,11 @@ size_t scratchpad_offset(const GemmPlan& plan) {
 }
 
 // Runs the plan's primitive: through bound arguments when the caller keeps some, else with
-// arguments made for this run.
+// arguments made for this run. `b_id`: b's content id when b is the caller's operand itself.
 void matmul(const GemmPlan& plan, GemmState* state, const void* a, const void* b, void* c,
-            std::byte* scratch) {
+            std::byte* scratch, uint64_t b_id = 0) {
   if (state != nullptr) {
-    dnnl_matmul_run(*plan.matmul, *state->args, a, b, c);
+    dnnl_matmul_run(*plan.matmul, *state->args, a, b, c, b_id);
   } else {
     dnnl_matmul_execute(*plan.matmul, a, b, c, scratch + scratchpad_offset(plan));
   }
@@ -172,7 +172,7 @@ GemmPlan plan_gemm(DType dtype, const GemmView& view) {
 namespace {
 
 void run_path(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
-              GemmState* state) {
+              GemmState* state, uint64_t b_id) {
   const GemmView& g = plan.g;
   auto* s = static_cast<std::byte*>(scratch);
   switch (plan.path) {
@@ -192,7 +192,7 @@ void run_path(const GemmPlan& plan, const void* a, const void* b, void* c, void*
       own_gemm(plan.dtype, g, a, b, c);
       return;
     case GemmPlan::Path::Dnnl:
-      matmul(plan, state, a, b, c, s);
+      matmul(plan, state, a, b, c, s, b_id);
       return;
     case GemmPlan::Path::DnnlPacked: {
       auto [pa, pb] = pack(g, plan.dtype, plan.dtype, a, b, s);
@@ -208,7 +208,7 @@ void run_path(const GemmPlan& plan, const void* a, const void* b, void* c, void*
 }  // namespace
 
 void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch) {
-  run_path(plan, a, b, c, scratch, nullptr);
+  run_path(plan, a, b, c, scratch, nullptr, 0);
 }
 
 GemmState bind_gemm(const GemmPlan& plan, void* scratch) {
@@ -221,8 +221,8 @@ GemmState bind_gemm(const GemmPlan& plan, void* scratch) {
 }
 
 void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
-              GemmState& state) {
-  run_path(plan, a, b, c, scratch, state.args ? &state : nullptr);
+              GemmState& state, uint64_t b_id) {
+  run_path(plan, a, b, c, scratch, state.args ? &state : nullptr, b_id);
 }
 
 const char* describe(const GemmPlan& plan) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "contract_gemm.hpp"
@@ -34,9 +35,12 @@ void dnnl_matmul_execute(const DnnlMatmul& m, const void* a, const void* b, void
 /// that a run creates no oneDNN objects.
 struct DnnlMatmulArgs;
 std::shared_ptr<DnnlMatmulArgs> dnnl_matmul_bind(const DnnlMatmul& m, void* scratchpad);
-/// Runs `m` over bound arguments. Not thread-safe for one `args`.
+/// Runs `m` over bound arguments. Not thread-safe for one `args`. `b_id`: the weights' content
+/// id (Buffer::id; 0: none). A single product whose weights carry the same id as in the
+/// previous run (a compiled function's parameters and constants keep theirs across calls) runs
+/// over weights in oneDNN's preferred layout, reordered into memory of `args` once per id.
 void dnnl_matmul_run(const DnnlMatmul& m, DnnlMatmulArgs& args, const void* a, const void* b,
-                     void* c);
+                     void* c, uint64_t b_id = 0);
 
 /// Number of cached matmul primitives (for tests of the cache).
 size_t dnnl_matmul_cache_size();

@@ -4,8 +4,12 @@
 //
 // A program the kernel takes: Params (and scalar Constants), one dot_general or conv_general on
 // two Params, then a chain of elementwise nodes each reading the previous chain value once, the
-// last of which is the program's only output. Chain nodes map as follows (s a scalar constant,
-// X a tensor input seen through broadcast_in_dim/reshape/implicit broadcasting):
+// last of which is the program's only output. A conv_general may read transposes of Params and
+// its result may be transposed before the chain (the chain then runs in that shape): oneDNN
+// reads and writes those buffers through strides, and channels-last activations (NHWC, as the
+// to_channels_last pass leaves them) go to its brgconv kernels with no reorder.
+// Chain nodes map as follows (s a scalar constant, X a tensor input seen through
+// broadcast_in_dim/reshape/implicit broadcasting):
 //   add(y, X) as the first node           bias (matmul: any broadcast; conv: per channel)
 //   add/subtract/multiply/divide/max/min(y, X), add/multiply/max/min(X, y)   binary post-op
 //                                         (conv: X one value or one per output channel)

@@ -120,6 +120,7 @@ class Reader {
 
   void prim(const Node& n) {
     if (n.prim == Prim::dot_general || n.prim == Prim::conv_general) return contraction(n);
+    if (n.prim == Prim::transpose) return transpose(n);
     if (n.prim == Prim::broadcast_in_dim || n.prim == Prim::reshape) {
       require(n.in[0] != chain_);
       View x = view(n.in[0]);
@@ -150,17 +151,69 @@ class Reader {
     ++length_;
   }
 
+  void transpose(const Node& n) {
+    const Axes& perm = std::get<detail::AxesParams>(n.params).axes;
+    if (n.in[0] != chain_) {
+      // A view: axis i reads the operand's axis perm[i].
+      const View& x = view(n.in[0]);
+      View t{x.leaf, Shape(perm.size()), std::vector<int64_t>(perm.size())};
+      for (size_t i = 0; i < perm.size(); ++i) {
+        t.shape[i] = x.shape[static_cast<size_t>(perm[i])];
+        t.strides[i] = x.strides[static_cast<size_t>(perm[i])];
+      }
+      views_[static_cast<size_t>(n.out[0])] = std::move(t);
+      return;
+    }
+    // The convolution's result, transposed before the chain: the primitive writes the chain's
+    // row-major buffer through strides (the chain's axis j is the problem's axis perm[j]).
+    require(plan_.conv && length_ == 0 && out_perm_.empty());
+    out_perm_ = perm;
+    out_type_ = g_.type(n.out[0]);
+    const std::vector<int64_t> rm = row_major(out_type_.shape);
+    for (size_t j = 0; j < perm.size(); ++j) plan_.c_strides[static_cast<size_t>(perm[j])] = rm[j];
+    groups_.clear();
+    for (size_t ax = 0; ax < out_type_.shape.size(); ++ax) groups_.emplace_back(ax, ax + 1);
+    chain_ = n.out[0];
+  }
+
+  /// A tensor operand of the chain as oneDNN sees it: over the problem's dims.
+  Extra extra(int32_t v) const {
+    Extra e = collapse(view(v), out_type_.shape, groups_);
+    if (out_perm_.empty()) return e;
+    Extra c{e.leaf, memory::dims(e.dims.size()), memory::dims(e.dims.size())};
+    for (size_t j = 0; j < out_perm_.size(); ++j) {
+      c.dims[static_cast<size_t>(out_perm_[j])] = e.dims[j];
+      c.strides[static_cast<size_t>(out_perm_[j])] = e.strides[j];
+    }
+    // Broadcast dims get the stride a dense layout would give them, as collapse() does.
+    int64_t dense = 1;
+    for (size_t i = c.dims.size(); i-- > 0;) {
+      if (c.dims[i] == 1) c.strides[i] = dense;
+      dense = std::max(dense, c.strides[i] * c.dims[i]);
+    }
+    return c;
+  }
+
+  /// The leaf and strides of a convolution operand: an input, or a transposed view of one.
+  const View& conv_operand(int32_t v) const {
+    const View& x = view(v);
+    require(x.leaf < static_cast<int32_t>(g_.inputs.size()));
+    require(x.shape == g_.type(v).shape);
+    for (size_t i = 0; i < x.shape.size(); ++i) require(x.shape[i] == 1 || x.strides[i] != 0);
+    return x;
+  }
+
   void contraction(const Node& n) {
     require(chain_ < 0);
     const TensorType& out = g_.type(n.out[0]);
     plan_.dtype = out.dtype;
     require(out.dtype == DType::F32 || out.dtype == DType::BF16);
     require(num_elements(out.shape) > 0);
-    plan_.a = input_leaf(n.in[0]);
-    plan_.b = input_leaf(n.in[1]);
     const Shape& sa = g_.type(n.in[0]).shape;
     const Shape& sb = g_.type(n.in[1]).shape;
     if (n.prim == Prim::dot_general) {
+      plan_.a = input_leaf(n.in[0]);
+      plan_.b = input_leaf(n.in[1]);
       require(dnnl_matmul_supports(out.dtype));
       const auto& p = std::get<detail::DotParams>(n.params);
       const Axes fa = free_axes(static_cast<int64_t>(sa.size()), p.contract_a, p.batch_a);
@@ -194,6 +247,7 @@ class Reader {
         plan_.c_dims = {batch, m, nn};
         groups_ = {{0, nbat}, {nbat, nbat + nfa}, {nbat + nfa, out.shape.size()}};
       }
+      plan_.c_strides = row_major(plan_.c_dims);
     } else {
       const auto& p = std::get<detail::ConvParams>(n.params);
       const size_t d = sa.size() - 2;
@@ -203,13 +257,21 @@ class Reader {
       require(!dnnl_conv_prefers_backward_weights(conv_geometry(p, sa, sb, out.shape)));
       plan_.conv = true;
       plan_.groups = p.feature_groups;
+      const View& x = conv_operand(n.in[0]);
+      const View& w = conv_operand(n.in[1]);
+      plan_.a = x.leaf, plan_.b = w.leaf;
       plan_.a_dims = {sa.begin(), sa.end()};
+      plan_.a_strides = x.strides;
       plan_.c_dims = {out.shape.begin(), out.shape.end()};
+      plan_.c_strides = row_major(plan_.c_dims);
       if (p.feature_groups > 1) {
         plan_.b_dims = {p.feature_groups, sb[0] / p.feature_groups};
         plan_.b_dims.insert(plan_.b_dims.end(), sb.begin() + 1, sb.end());
+        plan_.b_strides = {sb[0] / p.feature_groups * w.strides[0]};
+        plan_.b_strides.insert(plan_.b_strides.end(), w.strides.begin(), w.strides.end());
       } else {
         plan_.b_dims = {sb.begin(), sb.end()};
+        plan_.b_strides = w.strides;
       }
       for (size_t a = 0; a < d; ++a) {
         require(p.lhs_dilation[a] == 1 && p.pad_lo[a] >= 0 && p.pad_hi[a] >= 0);
@@ -265,13 +327,16 @@ class Reader {
     PostOp p;
     p.binary = true;
     p.alg = alg;
-    p.src1 = collapse(view(v), out_type_.shape, groups_);
+    p.src1 = extra(v);
     if (plan_.conv) {
       // oneDNN 2.6's direct convolution kernels take binary operands that are scalars or one
       // value per output channel; with any other operand (a full tensor, per batch, per
       // position) it falls back to im2col + GEMM (x64:gemm:jit), measured 3-12x slower than
       // the direct kernel on ResNet-18's input gradients, far more than a separate elementwise
-      // pass costs; so the chain stops before such an operand.
+      // pass costs; so the chain stops before such an operand. With channels-last src and dst
+      // a full-tensor operand in the same layout (a residual add) moves oneDNN from brgconv to
+      // jit:avx512_core: on ResNet-18 at batch 1 that was 20-35% slower than brgconv plus a
+      // separate pass (0.50-0.57 vs 0.42 ms per 3x3 convolution), at batch 16 no faster.
       for (size_t i = 0; i < p.src1.dims.size(); ++i) require(i == 1 || p.src1.dims[i] == 1);
     }
     plan_.posts.push_back(p);
@@ -328,7 +393,7 @@ class Reader {
       case Prim::add:
         // The first add of a tensor after the product is the primitive's bias.
         if (length_ == 0 && !plan_.bias && !scalar(other)) {
-          Extra e = collapse(view(other), out_type_.shape, groups_);
+          Extra e = extra(other);
           if (!plan_.conv) {
             // oneDNN 2.6 has fast matmuls only with a bias per column (measured: per-row,
             // per-batch and full biases fall back to its reference loops); others are
@@ -372,6 +437,7 @@ class Reader {
   const Graph& g_;
   std::vector<Tensor>& constants_;
   std::vector<View> views_;
+  Axes out_perm_;  ///< conv: the transpose of the result the chain runs on; empty: none
   Plan plan_;
   int32_t chain_ = -1;
   int length_ = 0;

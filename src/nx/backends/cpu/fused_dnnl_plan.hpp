@@ -33,8 +33,10 @@ struct Plan {
   bool conv = false;
   DType dtype = DType::F32;
   int32_t a = -1, b = -1;  ///< leaves of the contraction's operands
-  // matmul: [batch,] m x k times k x n, operand strides; conv: the problem's dims.
-  memory::dims a_dims, a_strides, b_dims, b_strides, c_dims;
+  // matmul: [batch,] m x k times k x n; conv: the problem's dims (src, weights, dst). Strides
+  // of the buffers: a convolution's operands and result may be transposed views (channels-last
+  // activations read and written in place).
+  memory::dims a_dims, a_strides, b_dims, b_strides, c_dims, c_strides;
   memory::dims strides, dilates, pad_l, pad_r;  ///< conv
   int64_t groups = 1;                           ///< conv feature groups
   std::optional<Extra> bias;
@@ -46,8 +48,8 @@ struct Plan {
       s.push_back(static_cast<int64_t>(v.size()));
       s.insert(s.end(), v.begin(), v.end());
     };
-    for (const auto* v :
-         {&a_dims, &a_strides, &b_dims, &b_strides, &c_dims, &strides, &dilates, &pad_l, &pad_r})
+    for (const auto* v : {&a_dims, &a_strides, &b_dims, &b_strides, &c_dims, &c_strides, &strides,
+                          &dilates, &pad_l, &pad_r})
       add(*v);
     if (bias) add(bias->dims), add(bias->strides);
     for (const PostOp& p : posts) {

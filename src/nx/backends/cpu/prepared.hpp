@@ -56,9 +56,11 @@ struct GemmState {
   std::shared_ptr<DnnlMatmulArgs> args;  ///< null when the plan runs no oneDNN primitive
 };
 GemmState bind_gemm(const GemmPlan& plan, void* scratch);
-/// run_gemm on the scratch `state` was bound to; creates no oneDNN objects.
+/// run_gemm on the scratch `state` was bound to; creates no oneDNN objects. `b_id`: b's content
+/// id (Buffer::id), which lets a oneDNN product keep its weights reordered into its preferred
+/// layout while they stay the same (dnnl_matmul_run).
 void run_gemm(const GemmPlan& plan, const void* a, const void* b, void* c, void* scratch,
-              GemmState& state);
+              GemmState& state, uint64_t b_id = 0);
 
 /// How dot_general reads one operand: in place through group strides, or gathered first into
 /// [batch, outer, inner] order (order_dims / order_strides) at `offset` of the scratch.
@@ -85,7 +87,7 @@ void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* s
 /// As bind_gemm and run_gemm with state.
 GemmState bind_dot(const DotPlan& plan, void* scratch);
 void run_dot(const DotPlan& plan, const void* a, const void* b, void* c, void* scratch,
-             GemmState& state);
+             GemmState& state, uint64_t b_id = 0);
 
 /// conv_general of one problem (contract_conv.cpp).
 struct ConvPlan {

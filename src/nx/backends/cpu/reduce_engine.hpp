@@ -84,6 +84,16 @@ void reduce_lane_blocks(const In<Op>* p, int64_t n, Acc<Op>* acc) {
   for (int64_t j = 0; j < L; ++j) acc[j] = a[j];
 }
 
+// acc[0] = the lanes acc[0..2W) in a tree: halves combined lane by lane, W, W/2, ... 1 wide.
+// Each width a constant, so every step is whole vectors or a few unrolled operations: with the
+// width a loop variable the narrow steps ran as scalar loops through memory, most of the time of
+// a max over short rows (softmax over 128 attention scores).
+template <class Op, int64_t W>
+void fold_lanes(Acc<Op>* acc) {
+  for (int64_t j = 0; j < W; ++j) acc[j] = Op::combine(acc[j], acc[j + W]);
+  if constexpr (W > 1) fold_lanes<Op, W / 2>(acc);
+}
+
 // Combines n contiguous inputs: lanes over the whole blocks, then the lanes in a tree, then
 // the tail.
 template <class Op>
@@ -94,8 +104,7 @@ Acc<Op> reduce_run(const In<Op>* p, int64_t n) {
   if (whole > 0) {
     Acc<Op> acc[L];
     reduce_lane_blocks<Op>(p, whole, acc);
-    for (int64_t w = L / 2; w >= 1; w /= 2)
-      for (int64_t j = 0; j < w; ++j) acc[j] = Op::combine(acc[j], acc[j + w]);
+    fold_lanes<Op, L / 2>(acc);
     r = acc[0];
   }
   for (int64_t i = whole; i < n; ++i) r = Op::combine(r, Op::load(p[i]));
