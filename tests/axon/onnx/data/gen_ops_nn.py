@@ -13,35 +13,23 @@ LRN, MVN, Hardmax, the opset < 13 softmax coercion). Members of case <c>:
     <c>.in<i>   the inputs; <c>.out<i> the expected outputs
 Deterministic: one seeded generator, cases in a fixed order.
 """
+import functools
 import itertools
 import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from onnx import helper
+
+import node_cases  # next to this script
 
 rng = np.random.default_rng(20261121)
 out = {}
 T = torch.from_numpy
 
 
-def case(name, op, inputs, outputs, opset=17, const=(), **attrs):
-    node = helper.make_node(op, [f"in{i}" if x is not None else "" for i, x in enumerate(inputs)],
-                            [f"out{i}" for i in range(len(outputs))], name=name, **attrs)
-    assert name + ".node" not in out, name
-    out[name + ".node"] = np.frombuffer(node.SerializeToString(), dtype=np.uint8)
-    out[name + ".opset"] = np.array(opset, dtype=np.int64)
-    out[name + ".const"] = np.array(list(const), dtype=np.int64)
-    for i, x in enumerate(inputs):
-        if x is not None:
-            out[f"{name}.in{i}"] = np.array(x)
-    for i, y in enumerate(outputs):
-        out[f"{name}.out{i}"] = np.array(y)
-
-
-def randn(*shape, dtype=np.float32):
-    return rng.standard_normal(shape).astype(dtype)
+case = functools.partial(node_cases.case, out)
+randn = functools.partial(node_cases.randn, rng)
 
 
 def same_pads(in_sizes, k, s, d, upper):

@@ -12,6 +12,7 @@ onnx.backend.test.case.node.resize; GridSample against torch's grid_sample). Mem
     <c>.in<i>   the inputs; <c>.out<i> the expected outputs
 Deterministic: one seeded generator, cases in a fixed order.
 """
+import functools
 import os
 import warnings
 
@@ -25,30 +26,18 @@ with warnings.catch_warnings():
         except AttributeError:
             setattr(np, _alias, _type)
 
-from onnx import helper, numpy_helper  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
 from onnx.backend.test.case.node.resize import (  # noqa: E402
     cubic_coeffs, interpolate_nd, linear_coeffs, nearest_coeffs)
+
+import node_cases  # next to this script
 
 rng = np.random.default_rng(20261121)
 out = {}
 
 
-def case(name, op, inputs, outputs, opset=17, const=(), **attrs):
-    node = helper.make_node(op, [f"in{i}" if x is not None else "" for i, x in enumerate(inputs)],
-                            [f"out{i}" for i in range(len(outputs))], name=name, **attrs)
-    assert name + ".node" not in out, name
-    out[name + ".node"] = np.frombuffer(node.SerializeToString(), dtype=np.uint8)
-    out[name + ".opset"] = np.array(opset, dtype=np.int64)
-    out[name + ".const"] = np.array(list(const), dtype=np.int64)
-    for i, x in enumerate(inputs):
-        if x is not None:
-            out[f"{name}.in{i}"] = np.asarray(x)
-    for i, y in enumerate(outputs):
-        out[f"{name}.out{i}"] = np.asarray(y)
-
-
-def randn(*shape, dtype=np.float32):
-    return rng.standard_normal(shape).astype(dtype)
+case = functools.partial(node_cases.case, out)
+randn = functools.partial(node_cases.randn, rng)
 
 
 def i64(*v):
