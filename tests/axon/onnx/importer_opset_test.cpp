@@ -16,6 +16,7 @@
 #include "axon/onnx.hpp"
 #include "nx/error.hpp"
 #include "nx/nx.hpp"
+#include "onnx_case.hpp"
 
 namespace {
 
@@ -109,15 +110,7 @@ void expect_near(const std::vector<float>& got, const std::vector<float>& want, 
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "at " << i;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const nx::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using onnx_case::error_of;
 
 TEST(OnnxImporterOldOpsets, BinaryOpsBroadcastBAlongAxis) {
   // A {2,3,4,5}, B {3,4} at axis 1: y[i,j,k,l] = a[i,j,k,l] op b[j,k].

@@ -20,6 +20,7 @@
 #include "nx/defn.hpp"
 #include "nx/error.hpp"
 #include "nx/nx.hpp"
+#include "onnx_case.hpp"
 
 namespace {
 
@@ -128,15 +129,7 @@ void expect_close(const Tensor& a, const Tensor& b, double tol = 1e-5) {
   for (size_t i = 0; i < va.size(); ++i) EXPECT_NEAR(va[i], vb[i], tol) << "at " << i;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const nx::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using onnx_case::error_of;
 
 axon::onnx::Imported import_model(const onnx::ModelProto& m, const std::string& what = "test") {
   std::string bytes = m.SerializeAsString();

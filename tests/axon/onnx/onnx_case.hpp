@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "axon/onnx/ops.hpp"
+#include "nx/error.hpp"
 #include "nx/tensor.hpp"
 #include "nx/tree.hpp"
 
@@ -49,5 +50,16 @@ std::vector<nx::Tensor> call_converter(const Case& c);
 std::string model_bytes(const Case& c);
 /// The one-node model imported and predicted (compiled).
 std::vector<nx::Tensor> run_imported(const Case& c);
+
+/// The message of the nx::Error that f() throws; empty when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const nx::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace onnx_case

@@ -21,6 +21,7 @@
 #include "nx/io.hpp"
 #include "nx/nx.hpp"
 #include "onnx_case.hpp"
+#include "op_test_util.hpp"
 
 namespace {
 
@@ -134,30 +135,11 @@ TEST(OnnxNnOps, GradientsMatchFiniteDifferences) {
     for (auto& t : c.inputs) {
       if (t.defined() && nx::is_float(t.dtype())) t = nx::as_type(t, nx::f64);
     }
-    const Tensor cot =
-        nx::as_type(nx::random::normal(nx::random::key(7), c.outputs[0].shape()), nx::f64);
-    auto f = [&](const Tensor& v) {
+    op_test::expect_gradient_matches(c.inputs[0], [&](const Tensor& v) {
       Case d = c;
       d.inputs[0] = v;
-      return nx::sum(nx::multiply(call_converter(d)[0], cot));
-    };
-    const Tensor x = c.inputs[0];
-    const Tensor g = nx::grad(x, f);
-    auto jg = nx::jit([&](const Tensor& v) { return nx::grad(v, f); });
-    const Tensor g2 = jg(x);
-    const std::vector<double> gv = g.to_vector<double>(), g2v = g2.to_vector<double>();
-    std::vector<double> xv = x.to_vector<double>();
-    for (size_t i = 0; i < xv.size(); i += std::max<size_t>(1, xv.size() / 7)) {
-      const double h = 1e-6;
-      std::vector<double> lo = xv, hi = xv;
-      lo[i] -= h;
-      hi[i] += h;
-      const double fd = (f(nx::from_vector(hi, x.shape())).item<double>() -
-                         f(nx::from_vector(lo, x.shape())).item<double>()) /
-                        (2 * h);
-      EXPECT_NEAR(gv[i], fd, 1e-5 * (1 + std::abs(fd))) << "element " << i;
-      EXPECT_NEAR(g2v[i], gv[i], 1e-9 * (1 + std::abs(gv[i]))) << "element " << i;
-    }
+      return call_converter(d)[0];
+    });
   }
 }
 
