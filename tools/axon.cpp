@@ -347,9 +347,19 @@ int export_model(const Args& a) {
     }
   }
   axon::onnx::ExportResult r = axon::onnx::export_onnx_model(m.model, state, opts);
-  std::ofstream out(a.output, std::ios::binary);
-  if (!out.write(r.bytes.data(), static_cast<std::streamsize>(r.bytes.size())) || !out.flush()) {
-    throw nx::Error("cannot write " + a.output);
+  // Written beside the target and renamed over it: a failed write never leaves a truncated
+  // model (OUT may be the file just read).
+  const std::string tmp = a.output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out.write(r.bytes.data(), static_cast<std::streamsize>(r.bytes.size())) || !out.flush()) {
+      std::remove(tmp.c_str());
+      throw nx::Error("cannot write " + tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), a.output.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw nx::Error("cannot rename " + tmp + " to " + a.output);
   }
   std::cout << "wrote " << a.output << " (opset 17, from opset " << m.opset << "; "
             << state.num_parameters() << " parameters"
