@@ -6,11 +6,8 @@ Run with /usr/bin/python3 (Debian's python3-onnx, python3-torch and numpy):
 It writes ops_nn.npz next to itself. Every case is one ONNX node and its expectation, from
 PyTorch where it has the op (conv, conv_transpose, pools, norms, losses) and otherwise from a
 NumPy transcription of the ONNX spec's formula (MaxPool indices, asymmetric pads, ceil_mode,
-LRN, MVN, Hardmax, the opset < 13 softmax coercion). Members of case <c>:
-    <c>.node    u8[]: the serialized onnx.NodeProto (inputs in0.., outputs out0..)
-    <c>.opset   s64: the default-domain opset the node is imported under
-    <c>.const   s64[]: indices of inputs that are constants (initializers) in a model
-    <c>.in<i>   the inputs; <c>.out<i> the expected outputs
+LRN, MVN, Hardmax, the opset < 13 softmax coercion). Cases are written by node_cases.case
+(node_cases.py lists the members of a case).
 Deterministic: one seeded generator, cases in a fixed order.
 """
 import functools

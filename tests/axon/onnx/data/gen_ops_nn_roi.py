@@ -6,11 +6,8 @@ Run with /usr/bin/python3 (Debian's python3-onnx, python3-torch and numpy):
 It writes ops_nn_roi.npz next to itself. Every case is one ONNX node and its expectation:
 MaxUnpool of torch's max_pool indices (made flat over the whole tensor, as ONNX MaxPool gives
 them) scattered in NumPy; RoiAlign and MaxRoiPool from loop transcriptions of the reference
-runtime's algorithms (ONNX Runtime's RoiAlign, Caffe's RoIPooling). Members of case <c>:
-    <c>.node    u8[]: the serialized onnx.NodeProto (inputs in0.., outputs out0..)
-    <c>.opset   s64: the default-domain opset the node is imported under
-    <c>.const   s64[]: indices of inputs that are constants (initializers) in a model
-    <c>.in<i>   the inputs; <c>.out<i> the expected outputs
+runtime's algorithms (ONNX Runtime's RoiAlign, Caffe's RoIPooling). Cases are written by node_cases.case
+(node_cases.py lists the members of a case).
 Deterministic: one seeded generator, cases in a fixed order.
 """
 import functools

@@ -7,11 +7,8 @@ It writes ops_quant.npz next to itself. Every case is one ONNX node and its expe
 the ONNX formulas in NumPy: quantization rounds half to even (numpy.rint) and saturates;
 integer products accumulate in int32 (numpy int32 matmul; convolutions via torch in float64,
 exact for these integer values); requantization multiplies in float32 by
-(scale_a * scale_b) / scale_y. Members of case <c>:
-    <c>.node    u8[]: the serialized onnx.NodeProto (inputs in0.., outputs out0..)
-    <c>.opset   s64: the default-domain opset the node is imported under
-    <c>.const   s64[]: indices of inputs that are constants (initializers) in a model
-    <c>.in<i>   the inputs; <c>.out<i> the expected outputs
+(scale_a * scale_b) / scale_y. Cases are written by node_cases.case
+(node_cases.py lists the members of a case).
 Deterministic: one seeded generator, cases in a fixed order.
 """
 import functools

@@ -5,11 +5,8 @@ Run with /usr/bin/python3 (Debian's python3-onnx and numpy):
     /usr/bin/python3 tests/axon/onnx/data/gen_ops_signal.py
 It writes ops_signal.npz next to itself. Every case is one ONNX node (opset 17) and its
 expectation from NumPy: the windows from their ONNX formulas, DFT and STFT from numpy.fft,
-MelWeightMatrix from the ONNX reference's loop. Members of case <c>:
-    <c>.node    u8[]: the serialized onnx.NodeProto (inputs in0.., outputs out0..)
-    <c>.opset   s64: the default-domain opset the node is imported under
-    <c>.const   s64[]: indices of inputs that are constants (initializers) in a model
-    <c>.in<i>   the inputs; <c>.out<i> the expected outputs
+MelWeightMatrix from the ONNX reference's loop. Cases are written by node_cases.case
+(node_cases.py lists the members of a case).
 Deterministic: one seeded generator, cases in a fixed order.
 """
 import functools

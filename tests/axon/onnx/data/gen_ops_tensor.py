@@ -5,11 +5,8 @@ Run with /usr/bin/python3 (Debian's python3-onnx, numpy and python3-torch):
     /usr/bin/python3 tests/axon/onnx/data/gen_ops_tensor.py
 It writes ops_tensor.npz next to itself. Every case is one ONNX node and its numpy expectation
 (numpy transcriptions of the ONNX spec; Resize uses onnx's own reference interpolation from
-onnx.backend.test.case.node.resize; GridSample against torch's grid_sample). Members of case <c>:
-    <c>.node    u8[]: the serialized onnx.NodeProto (inputs in0.., outputs out0..)
-    <c>.opset   s64: the default-domain opset the node is imported under
-    <c>.const   s64[]: indices of inputs that are constants (initializers) in a model
-    <c>.in<i>   the inputs; <c>.out<i> the expected outputs
+onnx.backend.test.case.node.resize; GridSample against torch's grid_sample). Cases are written by node_cases.case
+(node_cases.py lists the members of a case).
 Deterministic: one seeded generator, cases in a fixed order.
 """
 import functools
