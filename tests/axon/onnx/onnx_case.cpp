@@ -163,4 +163,25 @@ std::vector<Tensor> run_imported(const Case& c) {
   return outs;
 }
 
+int for_each_result(const nx::Tree& reference, bool imported,
+                    const std::function<void(const Case&, const std::vector<Tensor>&)>& check,
+                    const std::function<bool(const Case&)>& skip) {
+  int ran = 0;
+  for (const std::string& name : case_names(reference)) {
+    SCOPED_TRACE(name);
+    const Case c = load_case(reference, name);
+    if (skip && skip(c)) continue;
+    std::vector<Tensor> outs;
+    try {
+      outs = imported ? run_imported(c) : call_converter(c);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << " threw: " << e.what();
+      continue;
+    }
+    ++ran;
+    check(c, outs);
+  }
+  return ran;
+}
+
 }  // namespace onnx_case

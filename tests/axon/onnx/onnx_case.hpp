@@ -5,6 +5,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,13 @@ std::vector<nx::Tensor> call_converter(const Case& c);
 std::string model_bytes(const Case& c);
 /// The one-node model imported and predicted (compiled).
 std::vector<nx::Tensor> run_imported(const Case& c);
+
+/// Runs every case of `reference` that `skip` (when given) does not select through its converter
+/// (imported = false) or as a compiled one-node model (imported = true): a case that throws is a
+/// test failure, the outputs of the others go to `check`. Returns how many cases ran.
+int for_each_result(const nx::Tree& reference, bool imported,
+                    const std::function<void(const Case&, const std::vector<nx::Tensor>&)>& check,
+                    const std::function<bool(const Case&)>& skip = {});
 
 /// The message of the nx::Error that f() throws; empty when it throws none.
 template <class F>

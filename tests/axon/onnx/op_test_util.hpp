@@ -24,25 +24,15 @@ namespace op_test {
 /// Runs every case of `file` through its converter (imported = false) or as a compiled one-node
 /// model (imported = true), comparing with the expected outputs; returns how many ran.
 inline int run_cases(const std::string& file, bool imported, const onnx_case::Tolerance& tol) {
-  const nx::Tree& ref = onnx_case::reference(file);
-  int ran = 0;
-  for (const std::string& name : onnx_case::case_names(ref)) {
-    SCOPED_TRACE(name);
-    const onnx_case::Case c = onnx_case::load_case(ref, name);
-    std::vector<nx::Tensor> outs;
-    try {
-      outs = imported ? onnx_case::run_imported(c) : onnx_case::call_converter(c);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name << " threw: " << e.what();
-      continue;
-    }
-    ++ran;
-    EXPECT_GE(outs.size(), c.outputs.size()) << name;
-    for (size_t i = 0; i < c.outputs.size() && i < outs.size(); ++i) {
-      onnx_case::expect_matches(outs[i], c.outputs[i], name + " output " + std::to_string(i), tol);
-    }
-  }
-  return ran;
+  return onnx_case::for_each_result(
+      onnx_case::reference(file), imported,
+      [&](const onnx_case::Case& c, const std::vector<nx::Tensor>& outs) {
+        EXPECT_GE(outs.size(), c.outputs.size()) << c.name;
+        for (size_t i = 0; i < c.outputs.size() && i < outs.size(); ++i) {
+          onnx_case::expect_matches(outs[i], c.outputs[i], c.name + " output " + std::to_string(i),
+                                    tol);
+        }
+      });
 }
 
 inline ::onnx::AttributeProto int_attr(const std::string& name, int64_t v) {

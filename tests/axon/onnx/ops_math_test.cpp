@@ -33,13 +33,9 @@ using nx::Tensor;
 
 using onnx_case::call_converter;
 using onnx_case::Case;
-using onnx_case::run_imported;
 
 const nx::Tree& reference() {
   return onnx_case::reference("ops_math.npz");
-}
-Case load_case(const std::string& name) {
-  return onnx_case::load_case(reference(), name);
 }
 std::vector<std::string> case_names() {
   return onnx_case::case_names(reference());
@@ -59,43 +55,26 @@ void expect_matches(const Tensor& actual, const Tensor& expected, const std::str
 // ---- Direct calls -------------------------------------------------------------------------------
 
 TEST(OnnxMathOps, ConvertersMatchNumpy) {
-  std::vector<std::string> names = case_names();
-  ASSERT_GT(names.size(), 200u);
-  for (const std::string& name : names) {
-    SCOPED_TRACE(name);
-    Case c = load_case(name);
-    std::vector<Tensor> outs;
-    try {
-      outs = call_converter(c);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name << " threw: " << e.what();
-      continue;
-    }
-    ASSERT_EQ(outs.size(), c.outputs.size()) << name;
-    for (size_t i = 0; i < outs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
-  }
+  ASSERT_GT(case_names().size(), 200u);
+  onnx_case::for_each_result(reference(), false,
+                             [](const Case& c, const std::vector<Tensor>& outs) {
+                               ASSERT_EQ(outs.size(), c.outputs.size()) << c.name;
+                               for (size_t i = 0; i < outs.size(); ++i)
+                                 expect_matches(outs[i], c.outputs[i], c.name);
+                             });
 }
 
 // ---- Through the importer
 // ------------------------------------------------------------------------
 
 TEST(OnnxMathOps, ImportedModelsMatchNumpy) {
-  int ran = 0;
-  for (const std::string& name : case_names()) {
-    SCOPED_TRACE(name);
-    Case c = load_case(name);
-    if (c.opset > 17) continue;  // the importer's range is 1..17
-    std::vector<Tensor> outs;
-    try {
-      outs = run_imported(c);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name << " threw: " << e.what();
-      continue;
-    }
-    ++ran;
-    ASSERT_EQ(outs.size(), c.outputs.size()) << name;
-    for (size_t i = 0; i < outs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
-  }
+  const int ran = onnx_case::for_each_result(
+      reference(), true,
+      [](const Case& c, const std::vector<Tensor>& outs) {
+        ASSERT_EQ(outs.size(), c.outputs.size()) << c.name;
+        for (size_t i = 0; i < outs.size(); ++i) expect_matches(outs[i], c.outputs[i], c.name);
+      },
+      [](const Case& c) { return c.opset > 17; });  // the importer's range is 1..17
   EXPECT_GT(ran, 180);
 }
 

@@ -32,7 +32,6 @@ using nx::Tensor;
 
 using onnx_case::call_converter;
 using onnx_case::Case;
-using onnx_case::run_imported;
 
 const nx::Tree& reference() {
   return onnx_case::reference("ops_nn.npz");
@@ -52,41 +51,24 @@ void expect_matches(const Tensor& actual, const Tensor& expected, const std::str
 }
 
 TEST(OnnxNnOps, ConvertersMatchTorchAndNumpy) {
-  std::vector<std::string> names = case_names();
-  ASSERT_GE(names.size(), 50u);
-  for (const std::string& name : names) {
-    SCOPED_TRACE(name);
-    Case c = load_case(name);
-    std::vector<Tensor> outs;
-    try {
-      outs = call_converter(c);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name << " threw: " << e.what();
-      continue;
-    }
-    ASSERT_GE(outs.size(), c.outputs.size()) << name;
-    for (size_t i = 0; i < c.outputs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
-  }
+  ASSERT_GE(case_names().size(), 50u);
+  onnx_case::for_each_result(reference(), false,
+                             [](const Case& c, const std::vector<Tensor>& outs) {
+                               ASSERT_GE(outs.size(), c.outputs.size()) << c.name;
+                               for (size_t i = 0; i < c.outputs.size(); ++i)
+                                 expect_matches(outs[i], c.outputs[i], c.name);
+                             });
 }
 
 // ---- Through the importer (compiled) ----------------------------------------------------------
 
 TEST(OnnxNnOps, ImportedModelsMatchTorchAndNumpy) {
-  int ran = 0;
-  for (const std::string& name : case_names()) {
-    SCOPED_TRACE(name);
-    Case c = load_case(name);
-    std::vector<Tensor> outs;
-    try {
-      outs = run_imported(c);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << name << " threw: " << e.what();
-      continue;
-    }
-    ++ran;
-    ASSERT_EQ(outs.size(), c.outputs.size()) << name;
-    for (size_t i = 0; i < outs.size(); ++i) expect_matches(outs[i], c.outputs[i], name);
-  }
+  const int ran = onnx_case::for_each_result(reference(), true,
+                                             [](const Case& c, const std::vector<Tensor>& outs) {
+                                               ASSERT_EQ(outs.size(), c.outputs.size()) << c.name;
+                                               for (size_t i = 0; i < outs.size(); ++i)
+                                                 expect_matches(outs[i], c.outputs[i], c.name);
+                                             });
   EXPECT_GE(ran, 50);
 }
 
