@@ -250,26 +250,6 @@ int bench(const Args& a) {
   return 0;
 }
 
-std::string dotted(const axon::ParamPath& p) {
-  std::string s;
-  for (const auto& part : p) s += (s.empty() ? "" : ".") + part;
-  return s;
-}
-
-const nx::Tree* find_path(const nx::Tree& t, const axon::ParamPath& p) {
-  const nx::Tree* at = &t;
-  for (const auto& part : p) {
-    at = at->find(part);
-    if (!at) return nullptr;
-  }
-  return at;
-}
-
-nx::Tree set_path(const nx::Tree& t, const axon::ParamPath& p, size_t depth, nx::Tree value) {
-  if (depth == p.size()) return value;
-  return t.set(p[depth], set_path(t.at(p[depth]), p, depth + 1, std::move(value)));
-}
-
 // The ModelState in `file`: one written by ModelState::save (or any safetensors file of
 // parameters), or a loop checkpoint (axon::loop::save_state: the trainer's model state under
 // "step_state").
@@ -283,32 +263,26 @@ axon::ModelState load_parameters(const std::string& file) {
 // file must hold exactly the model's parameters with their shapes and types: a tensor missing,
 // extra or different means it was saved from another model, so nothing is written then.
 axon::ModelState replace_parameters(const axon::ModelState& imported, const std::string& file) {
-  axon::ModelState loaded = load_parameters(file);
+  std::map<std::string, nx::Tensor> loaded;
+  for (auto& [path, t] : nx::tree_flatten_with_paths(load_parameters(file).data)) loaded[path] = t;
   std::vector<std::string> problems;
-  nx::Tree data = imported.data;
-  std::set<std::string> known;
-  for (const auto& path : imported.paths()) {
-    known.insert(dotted(path));
-    const nx::Tensor& want = find_path(imported.data, path)->leaf();
-    const nx::Tree* got = find_path(loaded.data, path);
-    if (!got || !got->is_leaf()) {
-      problems.push_back(dotted(path) + ": missing (the model has " + nx::Tree(want).to_string() +
-                         ")");
-      continue;
-    }
-    const nx::Tensor& t = got->leaf();
-    if (t.shape() != want.shape() || t.dtype() != want.dtype()) {
-      problems.push_back(dotted(path) + ": the model has " + nx::Tree(want).to_string() +
-                         ", the file " + nx::Tree(t).to_string());
-      continue;
-    }
-    data = set_path(data, path, 0, *got);
-  }
-  for (const auto& path : loaded.paths()) {
-    if (!known.count(dotted(path))) {
-      problems.push_back(dotted(path) + ": not a parameter of the model");
-    }
-  }
+  nx::Tree data =
+      nx::tree_map_with_path(imported.data, [&](const std::string& path, const nx::Tensor& want) {
+        auto it = loaded.find(path);
+        if (it == loaded.end()) {
+          problems.push_back(path + ": missing (the model has " + nx::Tree(want).to_string() + ")");
+          return want;
+        }
+        const nx::Tensor got = it->second;
+        loaded.erase(it);
+        if (got.shape() != want.shape() || got.dtype() != want.dtype()) {
+          problems.push_back(path + ": the model has " + nx::Tree(want).to_string() +
+                             ", the file " + nx::Tree(got).to_string());
+          return want;
+        }
+        return got;
+      });
+  for (const auto& [path, t] : loaded) problems.push_back(path + ": not a parameter of the model");
   if (!problems.empty()) {
     std::string msg = file + " does not match the model's parameters (" +
                       std::to_string(problems.size()) + " difference(s)):";
