@@ -142,4 +142,22 @@ class BoundArgs {
   std::vector<dnnl_exec_arg_t> args_;
 };
 
+/// What data derived from a tensor's contents (weights reordered into oneDNN's layout) was last
+/// made from: its Buffer::id. Tensors are immutable and a buffer's id is renewed when donated
+/// bytes change, so a run whose source carries the same nonzero id may skip remaking it.
+class DerivedFrom {
+ public:
+  /// Calls make() unless `id` is nonzero and the id of the last make().
+  template <class F>
+  void refresh(uint64_t id, F&& make) {
+    if (id != 0 && id == id_) return;
+    id_ = 0;  // a make() that throws leaves no stale id
+    make();
+    id_ = id;
+  }
+
+ private:
+  uint64_t id_ = 0;
+};
+
 }  // namespace nx::cpu::dnnl_util

@@ -506,11 +506,11 @@ void dnnl_conv_execute(const DnnlConv& c, DType dtype, const ConvGeometry& g, co
 // Everything in the scratch is fixed; the caller's input, kernel and output are set per run.
 // A reordered kernel lives in memory of its own, not the scratch, so that it outlives the run:
 // weights are mostly a compiled function's parameters or constants, the same from call to call
-// (k_id), and their reorder (a fifth of ResNet-18's time at batch 1) is then done once.
+// (k_from), and their reorder (a fifth of ResNet-18's time at batch 1) is then done once.
 struct DnnlConvArgs {
   dnnl_util::BoundArgs x_reorder, k_reorder, primitive, y_reorder;
   std::unique_ptr<detail::Buffer> k_native;  ///< when the weights need a reorder
-  uint64_t k_id = 0;  ///< content id the kernel in k_native was reordered from; 0: none
+  dnnl_util::DerivedFrom k_from;  ///< the contents the kernel in k_native was reordered from
   // Indices into `primitive` of the operands it reads or writes in the caller's memory
   // directly (no reorder); unused otherwise.
   size_t x_at = 0, k_at = 0, y_at = 0;
@@ -559,17 +559,14 @@ void dnnl_conv_run(const DnnlConv& c, DnnlConvArgs& b, DType dtype, const ConvGe
   } else {
     b.primitive.set(b.x_at, x_data);
   }
-  if (!b.k_native) w_id = 0;
-  if (!c.k.reorder || w_id == 0 || w_id != b.k_id) {
-    const void* k_data = c.m.flip ? flipped_kernel(g, esize, w, s + c.flipped) : w;
-    if (c.k.reorder) {
-      b.k_id = 0;
-      b.k_reorder.set(0, k_data);
+  auto k_data = [&] { return c.m.flip ? flipped_kernel(g, esize, w, s + c.flipped) : w; };
+  if (c.k.reorder) {
+    b.k_from.refresh(b.k_native ? w_id : 0, [&] {
+      b.k_reorder.set(0, k_data());
       b.k_reorder.execute(*c.k.reorder);
-      b.k_id = w_id;
-    } else {
-      b.primitive.set(b.k_at, k_data);
-    }
+    });
+  } else {
+    b.primitive.set(b.k_at, k_data());
   }
   if (c.m.zero_y)
     std::memset(y, 0, static_cast<size_t>(g.out_n * g.o * num_elements(g.out) * esize));

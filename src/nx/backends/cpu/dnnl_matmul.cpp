@@ -130,8 +130,8 @@ struct DnnlMatmulArgs {
   bool packed_looked_up = false;
   std::optional<dnnl_util::BoundArgs> packed_args, reorder_args;  ///< src, dst; from, to
   std::unique_ptr<detail::Buffer> packed_memory;  ///< native weights, then the scratchpads
-  uint64_t b_id = 0;     ///< content id the native weights were reordered from; 0: none
-  uint64_t last_id = 0;  ///< the weights' content id in the previous run
+  dnnl_util::DerivedFrom packed_from;  ///< the contents the native weights were reordered from
+  uint64_t last_id = 0;                ///< the weights' content id in the previous run
 };
 
 std::shared_ptr<DnnlMatmulArgs> dnnl_matmul_bind(const DnnlMatmul& m, void* scratchpad) {
@@ -179,12 +179,10 @@ void dnnl_matmul_run(const DnnlMatmul& m, DnnlMatmulArgs& b, const void* a, cons
   }
   if (again && b.packed) {
     if (!b.packed_args) bind_packed(b);
-    if (w_id != b.b_id) {
-      b.b_id = 0;  // (a reorder that throws leaves no stale id)
+    b.packed_from.refresh(w_id, [&] {
       b.reorder_args->set(0, w);
       b.reorder_args->execute(b.packed->reorder);
-      b.b_id = w_id;
-    }
+    });
     b.packed_args->set(0, a);
     b.packed_args->set(2, c);
     b.packed_args->execute(b.packed->primitive);

@@ -167,7 +167,7 @@ Layout layout_of(const Entry& e) {
 struct EpilogueState final : detail::FusedState {
   std::optional<dnnl_util::BoundArgs> src_reorder, weights_reorder, dst_reorder;
   std::unique_ptr<detail::Buffer> weights;  ///< native weights, when they need a reorder
-  uint64_t weights_id = 0;                  ///< contents they were reordered from; 0: none
+  dnnl_util::DerivedFrom weights_made;      ///< the contents they were reordered from
   dnnl_util::BoundArgs main;
   // Per-run arguments: (bound args, index, leaf or -1 for the result).
   struct Slot {
@@ -260,12 +260,8 @@ class EpilogueKernel final : public detail::FusedKernel {
     }
     if (st.src_reorder) st.src_reorder->execute(*e_->src.reorder);
     if (st.weights_reorder) {
-      const uint64_t id = leaf(in, plan_.b).impl()->buffer->id();
-      if (id == 0 || id != st.weights_id) {
-        st.weights_id = 0;  // (a reorder that throws leaves no stale id)
-        st.weights_reorder->execute(*e_->weights.reorder);
-        st.weights_id = id;
-      }
+      st.weights_made.refresh(leaf(in, plan_.b).impl()->buffer->id(),
+                              [&] { st.weights_reorder->execute(*e_->weights.reorder); });
     }
     st.main.execute(e_->primitive);
     if (st.dst_reorder) st.dst_reorder->execute(*e_->dst.reorder);
