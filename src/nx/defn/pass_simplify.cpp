@@ -47,8 +47,9 @@ bool lossless(DType a, DType b) {
 
 class Rewriter {
  public:
-  Rewriter(GraphBuilder& b, const Graph& g, const Node& n)
-      : b_(b), n_(n), in_(b.get(n.in)), t_(g.type(n.out[0])) {}
+  // `reads`: how many times each value of `g` is read (by nodes and as a result).
+  Rewriter(GraphBuilder& b, const Graph& g, const std::vector<int32_t>& reads, const Node& n)
+      : b_(b), reads_(reads), n_(n), in_(b.get(n.in)), t_(g.type(n.out[0])) {}
 
   // The value replacing the node's (single) output, or nullopt to keep the node.
   std::optional<int32_t> run() {
@@ -167,7 +168,7 @@ class Rewriter {
           if (is_identity_perm(composed)) return same(d->in[0]);
           return b_.emit_prim1(Prim::transpose, {d->in[0]}, AxesParams{composed});
         }
-        break;
+        return transposed_dot();
       }
       case Prim::broadcast_in_dim:
         if (auto r = same(in_[0])) return r;
@@ -267,6 +268,23 @@ class Rewriter {
     return same(b_.emit_prim1(Prim::dot_general, in, p));
   }
 
+  // transpose(a . b) of two matrices is b . a: the product writes its result in the order asked
+  // for instead of a copy transposing it (the weight gradient x^T . dy of a dense layer comes out
+  // of the VJP as (dy^T . x)^T). Only when the transpose is the product's one reader, so that
+  // the product is not computed twice. The same sums of the same products, though oneDNN may add
+  // them in another order for the other layout.
+  std::optional<int32_t> transposed_dot() {
+    const Node* d = producer_prim(in_[0], Prim::dot_general);
+    if (d == nullptr || reads_[static_cast<size_t>(n_.in[0])] != 1) return std::nullopt;
+    const DotParams& p = std::get<DotParams>(d->params);
+    if (!p.batch_a.empty() || p.contract_a.size() != 1 || b_.type(d->in[0]).shape.size() != 2 ||
+        b_.type(d->in[1]).shape.size() != 2) {
+      return std::nullopt;
+    }
+    DotParams swapped{p.contract_b, p.batch_b, p.contract_a, p.batch_a};
+    return same(b_.emit_prim1(Prim::dot_general, {d->in[1], d->in[0]}, swapped));
+  }
+
   // A movement op of a splat into a large result becomes a broadcast of the scalar: no data to
   // move, and a broadcast fuses into its consumers.
   std::optional<int32_t> splat_movement() {
@@ -294,6 +312,7 @@ class Rewriter {
   }
 
   GraphBuilder& b_;
+  const std::vector<int32_t>& reads_;
   const Node& n_;
   std::vector<int32_t> in_;
   TensorType t_;
@@ -302,12 +321,17 @@ class Rewriter {
 }  // namespace
 
 Graph simplify(const Graph& g) {
+  std::vector<int32_t> reads(g.types.size(), 0);
+  for (const Node& n : g.nodes) {
+    for (int32_t v : n.in) ++reads[static_cast<size_t>(v)];
+  }
+  for (int32_t v : g.outputs) ++reads[static_cast<size_t>(v)];
   GraphBuilder b(g);
   for (const Node& n : g.nodes) {
     switch (n.kind) {
       case NodeKind::Prim:
         if (n.out.size() == 1) {
-          if (std::optional<int32_t> r = Rewriter(b, g, n).run()) {
+          if (std::optional<int32_t> r = Rewriter(b, g, reads, n).run()) {
             b.set(n.out[0], *r);
             break;
           }

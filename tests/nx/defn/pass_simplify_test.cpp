@@ -158,6 +158,26 @@ TEST(DefnPasses, SimplifyRules) {
        "%0:f32[3][2] = param 0\n%1:f32[4][3] = param 1\n"
        "%2:f32[2][4] = dot_general(%0, %1) {contract_a=[0], batch_a=[], contract_b=[1], "
        "batch_b=[]}\nreturn %2\n"},
+      {"transpose of a matrix product swaps its operands",
+       [&](GraphMaker& m) {
+         int32_t dy = m.param(f32t({5, 4}));
+         int32_t x = m.param(f32t({5, 3}));
+         int32_t d = m.prim(Prim::dot_general, {dy, x}, DotParams{{0}, {}, {0}, {}});
+         m.output({m.prim(Prim::transpose, {d}, AxesParams{{1, 0}})});
+       },
+       "%0:f32[5][4] = param 0\n%1:f32[5][3] = param 1\n"
+       "%2:f32[3][4] = dot_general(%1, %0) {contract_a=[0], batch_a=[], contract_b=[0], "
+       "batch_b=[]}\nreturn %2\n"},
+      {"transpose of a matrix product read elsewhere stays",
+       [&](GraphMaker& m) {
+         int32_t a = m.param(f32t({2, 3}));
+         int32_t b = m.param(f32t({3, 4}));
+         int32_t d = m.prim(Prim::dot_general, {a, b}, DotParams{{1}, {}, {0}, {}});
+         m.output({m.prim(Prim::transpose, {d}, AxesParams{{1, 0}}), d});
+       },
+       "%0:f32[2][3] = param 0\n%1:f32[3][4] = param 1\n"
+       "%2:f32[2][4] = dot_general(%0, %1) {contract_a=[1], batch_a=[], contract_b=[0], "
+       "batch_b=[]}\n%3:f32[4][2] = transpose(%2) {axes=[1, 0]}\nreturn %3, %2\n"},
       {"dot_general keeps transposes of batched or higher-rank operands",
        [&](GraphMaker& m) {
          int32_t x = m.param(f32t({3, 2, 5}));
