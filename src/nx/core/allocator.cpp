@@ -12,15 +12,25 @@ namespace nx::detail {
 
 namespace {
 
-// Blocks at or above this size are cached; below it malloc's own free lists do the job.
-constexpr size_t kCacheThreshold = size_t{1} << 20;
-// Cached blocks are rounded to this granularity (and aligned to it, for huge pages).
+// Blocks at or above this size are cached; below it malloc's own free lists do the job. Blocks
+// of a few hundred KiB must be cached too: an eager step that frees several of them leaves
+// more than malloc's trim threshold free at the top of its heap, which it gives back to the
+// OS, and the next step's blocks then fault in every page again.
+constexpr size_t kCacheThreshold = size_t{64} << 10;
+// Cached blocks below kLargeAlign are rounded to this granularity.
+constexpr size_t kMediumAlign = size_t{64} << 10;
+// Larger cached blocks are rounded to (and aligned to) this granularity, for huge pages.
 constexpr size_t kLargeAlign = size_t{2} << 20;
 // The cache never holds more than this many idle bytes; beyond it blocks go back to the OS.
 constexpr size_t kCacheLimit = size_t{1} << 30;
 
 size_t round_up(size_t n, size_t a) {
   return (n + a - 1) / a * a;
+}
+
+// The size class of a cached block: what is allocated for it, and its alignment.
+size_t cached_size(size_t bytes) {
+  return bytes < kLargeAlign ? round_up(bytes, kMediumAlign) : round_up(bytes, kLargeAlign);
 }
 
 struct Cache {
@@ -42,7 +52,7 @@ void* allocate(size_t bytes) {
     if (!p) throw std::bad_alloc();
     return p;
   }
-  size_t size = round_up(bytes, kLargeAlign);
+  size_t size = cached_size(bytes);
   {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
@@ -53,6 +63,11 @@ void* allocate(size_t bytes) {
       c.bytes -= size;
       return p;
     }
+  }
+  if (size < kLargeAlign) {
+    void* p = std::aligned_alloc(64, size);
+    if (!p) throw std::bad_alloc();
+    return p;
   }
   void* p = std::aligned_alloc(kLargeAlign, size);
   if (!p) throw std::bad_alloc();
@@ -68,7 +83,7 @@ void deallocate(void* p, size_t bytes) {
     std::free(p);
     return;
   }
-  size_t size = round_up(bytes, kLargeAlign);
+  size_t size = cached_size(bytes);
   Cache& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
