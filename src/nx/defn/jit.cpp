@@ -5,7 +5,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "compile.hpp"
 #include "nx/defn.hpp"
@@ -21,9 +21,28 @@ class JitCore {
   JitCore(JitFunction::Fn f, JitOptions opts) : f_(std::move(f)), opts_(std::move(opts)) {}
 
   struct Entry {
+    // The signature: argument structure, leaf types and weakness, static key.
+    TreeDef in_def;
+    std::vector<TensorType> types;
+    std::vector<bool> weak;
+    std::string key;
     std::shared_ptr<const Graph> graph;
     std::unique_ptr<Executable> exe;
     TreeDef out_def;
+
+    // Compared field by field, without building a string: a call's own cost is part of every
+    // training step.
+    bool matches(const Tree& args, std::span<const Tensor> leaves, const std::string& k) const {
+      if (leaves.size() != types.size() || k != key) return false;
+      for (size_t i = 0; i < leaves.size(); ++i) {
+        const TensorType& t = types[i];
+        if (leaves[i].dtype() != t.dtype || leaves[i].is_weak() != weak[i] ||
+            leaves[i].shape() != t.shape) {
+          return false;
+        }
+      }
+      return same_structure(args, in_def.skeleton());
+    }
   };
 
   Tree call(Tree args, const std::string& key, const void* ctx) {
@@ -68,43 +87,60 @@ class JitCore {
   }
 
  private:
-  static std::string signature(const Tree& args, std::span<const Tensor> leaves,
-                               const std::string& key) {
-    std::string s = tree_structure(args).to_string();
-    for (const Tensor& t : leaves) {
+  // A signature as text, for errors and graph dumps.
+  static std::string signature_text(const TreeDef& def, std::span<const TensorType> types,
+                                    const std::vector<bool>& weak, const std::string& key) {
+    std::string s = def.to_string();
+    for (size_t i = 0; i < types.size(); ++i) {
       s += '|';
-      s += type_string(t.type());
-      if (t.is_weak()) s += 'w';
+      s += type_string(types[i]);
+      if (weak[i]) s += 'w';
     }
     s += "|static:";
     s += key;
     return s;
   }
+  static std::string signature(const Tree& args, std::span<const Tensor> leaves,
+                               const std::string& key) {
+    std::vector<TensorType> types;
+    std::vector<bool> weak;
+    for (const Tensor& t : leaves) {
+      types.push_back(t.type());
+      weak.push_back(t.is_weak());
+    }
+    return signature_text(tree_structure(args), types, weak, key);
+  }
+  static std::string signature_of(const Entry& e) {
+    return signature_text(e.in_def, e.types, e.weak, e.key);
+  }
 
   std::shared_ptr<Entry> entry_for(const Tree& args, std::span<const Tensor> leaves,
                                    const std::string& key, const void* ctx) {
-    std::string sig = signature(args, leaves, key);
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(sig);
-    if (it != cache_.end()) {
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      return it->second;
+    for (const std::shared_ptr<Entry>& c : cache_) {
+      if (c->matches(args, leaves, key)) {
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return c;
+      }
     }
+    std::string sig = signature(args, leaves, key);
     if (opts_.strict && !cache_.empty()) {
       throw Error("nx::jit(" + opts_.name + "): strict mode and a new signature " + sig +
-                  "; compiled for " + cache_.begin()->first);
+                  "; compiled for " + signature_of(*cache_.front()));
     }
     auto start = std::chrono::steady_clock::now();
     auto e = std::make_shared<Entry>();
-    std::vector<TensorType> types;
     std::unique_ptr<bool[]> weak(new bool[leaves.size() + 1]);
     for (size_t i = 0; i < leaves.size(); ++i) {
-      types.push_back(leaves[i].type());
+      e->types.push_back(leaves[i].type());
+      e->weak.push_back(leaves[i].is_weak());
       weak[i] = leaves[i].is_weak();
     }
-    TreeDef in_def = tree_structure(args);
+    e->key = key;
+    e->in_def = tree_structure(args);
+    const TreeDef& in_def = e->in_def;
     Traced tr = trace_function(
-        types,
+        e->types,
         [&](std::span<const Tensor> params) {
           Tree out = f_(tree_unflatten(in_def, params), ctx);
           e->out_def = tree_structure(out);
@@ -141,7 +177,7 @@ class JitCore {
     ++compiles_;
     last_ms_ = ms;
     total_ms_ += ms;
-    cache_.emplace(sig, e);
+    cache_.push_back(e);
     return e;
   }
 
@@ -158,7 +194,7 @@ class JitCore {
   JitFunction::Fn f_;
   JitOptions opts_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Entry>> cache_;
+  std::vector<std::shared_ptr<Entry>> cache_;  // in compile order
   std::atomic<int64_t> calls_{0}, hits_{0}, inlined_{0};
   int64_t compiles_ = 0;
   double last_ms_ = 0, total_ms_ = 0;

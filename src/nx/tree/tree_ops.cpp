@@ -25,6 +25,18 @@ std::string segment_of(const Tree& t, size_t i) {
   return t.is_map() ? t.keys()[i] : std::to_string(i);
 }
 
+// Whether a and b have one structure (first_difference without building its message).
+bool structure_equal(const Tree& a, const Tree& b) {
+  if (a.kind() != b.kind()) return false;
+  if (a.is_leaf()) return true;
+  if (a.size() != b.size()) return false;
+  if (a.is_map() && a.keys() != b.keys()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!structure_equal(a.children()[i], b.children()[i])) return false;
+  }
+  return true;
+}
+
 // Empty when a and b have one structure; otherwise what differs first (depth-first) and where.
 std::string first_difference(const Tree& a, const Tree& b, const std::string& path) {
   if (a.kind() != b.kind()) {
@@ -174,7 +186,7 @@ std::string TreeDef::to_string() const {
 }
 
 bool TreeDef::operator==(const TreeDef& other) const {
-  return first_difference(skeleton_, other.skeleton_, "").empty();
+  return structure_equal(skeleton_, other.skeleton_);
 }
 
 FlatTree tree_flatten(const Tree& tree) {
@@ -250,7 +262,7 @@ Tree tree_from_paths(std::span<const PathLeaf> leaves) {
 }
 
 bool same_structure(const Tree& a, const Tree& b) {
-  return first_difference(a, b, "").empty();
+  return structure_equal(a, b);
 }
 
 Tree tree_map(const Tree& tree, const std::function<Tensor(const Tensor&)>& fn) {
