@@ -295,6 +295,14 @@ C from_bits(decltype(bits_of(C{})) u) {
   return x;
 }
 
+/// r, or the first NaN of a and b, quieted: x + x rather than a + b, whose NaN would depend on
+/// the operand order the compiler picks (it may commute an addition, differently in the vector
+/// and the scalar parts of one loop).
+template <class C>
+C nan_first(C a, C b, C r) {
+  return a != a ? a + a : b != b ? b + b : r;
+}
+
 struct Max {
   template <class C>
   C operator()(C a, C b) const {
@@ -303,7 +311,7 @@ struct Max {
     } else {
       C r = a > b ? a : b;
       r = a == b ? from_bits<C>(bits_of(a) & bits_of(b)) : r;  // +0 beats -0
-      return (a != a || b != b) ? a + b : r;
+      return nan_first(a, b, r);
     }
   }
 };
@@ -315,7 +323,7 @@ struct Min {
     } else {
       C r = a < b ? a : b;
       r = a == b ? from_bits<C>(bits_of(a) | bits_of(b)) : r;  // -0 beats +0
-      return (a != a || b != b) ? a + b : r;
+      return nan_first(a, b, r);
     }
   }
 };
