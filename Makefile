@@ -16,7 +16,7 @@ ARGS ?=
 DEPS := build-essential cmake ninja-build ccache clang libclang-rt-14-dev libomp-14-dev \
         libdnnl-dev libgtest-dev libgmock-dev zlib1g-dev nlohmann-json3-dev python3-numpy \
         dataset-fashion-mnist libonnx-dev libprotobuf-dev python3-onnx python3-torch \
-        python3-torchvision
+        python3-torchvision libxbyak-dev
 BENCH_DEPS := python3-torch python3-torchvision
 
 .PHONY: deps deps-bench ort build test test-release test-asan test-install test-fuzz demo bench clean

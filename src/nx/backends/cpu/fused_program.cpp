@@ -243,6 +243,8 @@ class Compiler {
       ins.unary = unary_loop(n.prim, in_t);
       require(ins.unary != nullptr);
     }
+    ins.prim = n.prim;
+    ins.dtype = in_t;
     ins.src = src;
     Value& r = val(n.out[0]);
     if (all_uni) {
@@ -528,7 +530,9 @@ bool can_reduce(Prim p, const TensorType& in, const Axes& axes) {
 
 std::unique_ptr<Program> compile_program(const Graph& g) {
   try {
-    return Compiler(g).compile();
+    std::unique_ptr<Program> p = Compiler(g).compile();
+    p->native = compile_native(*p);
+    return p;
   } catch (const Unsupported&) {
     return nullptr;
   }

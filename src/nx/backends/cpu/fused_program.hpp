@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../../defn/fused_kernel.hpp"
+#include "fused_native.hpp"
 #include "fused_ops.hpp"
 
 namespace nx::cpu::fused {
@@ -45,6 +46,8 @@ struct Instr {
   ew::UnaryLoop unary = nullptr;
   ew::BinaryLoop binary = nullptr;
   SelectLoop select = nullptr;
+  Prim prim{};               ///< Unary, Binary, Select: the primitive the loop computes
+  DType dtype = DType::F32;  ///< ... on operands of this dtype (select: of its two values)
   Ref dst;
   std::array<Ref, 3> src{};
   int32_t gather = -1;  ///< Gather: index of its plan
@@ -118,10 +121,12 @@ struct Program {
   std::vector<Ref> safe_red_src;  ///< ... and as `body_safe` leaves them
   ReduceLayout layout = ReduceLayout::None;
   int64_t red_rows = 0, red_len = 0;  ///< Trailing: R rows of K; Leading: K rows of R
+  NativeKernel native;                ///< body_safe as machine code, when generated
 };
 
-/// Compiles the program of an elementwise Fused node; null when it holds something the tile
-/// programs cannot run (the caller then interprets it).
+/// Compiles the program of an elementwise Fused node, with its native kernel when it has one
+/// (fused_native.hpp); null when it holds something the tile programs cannot run (the caller then
+/// interprets it).
 std::unique_ptr<Program> compile_program(const detail::Graph& g);
 
 /// The working memory of one run of a program, planned from it (plan_run): the call's leaf and

@@ -164,6 +164,7 @@ struct Run {
   const std::vector<Ref>& red_src;
   Frame f;
   std::byte* scratch;
+  NativeFn native = nullptr;  ///< plain(): the body as machine code, when it may run
 
   std::byte* out_at(const Reduction& r, int64_t i) const {
     return f.out[static_cast<size_t>(r.out)] + i * r.out_esize;
@@ -175,6 +176,12 @@ struct Run {
 
   void plain() const {
     const int64_t t = p.tile;
+    if (native != nullptr) {
+      parallel_chunks(l.tasks, l.grain, l.chunks, [&](int64_t, int64_t b, int64_t e) {
+        native(f.leaf, f.out, f.uni, b * t, std::min(e * t, p.n));
+      });
+      return;
+    }
     parallel_chunks(l.tasks, l.grain, l.chunks, [&](int64_t c, int64_t b, int64_t e) {
       std::byte* regs = chunk(c);
       for (int64_t i = b; i < e; ++i) exec(p, list, f, regs, i * t, std::min(t, p.n - i * t));
@@ -394,11 +401,16 @@ void run_program(const Program& p, const RunLayout& l, std::span<const Tensor> i
   f.out = reinterpret_cast<std::byte**>(s + l.out_offset);
   f.uni = s + l.uni_offset;
   bool aliased = false;
+  // The native kernel takes an output that is exactly an input's buffer, no other overlap.
+  bool exact = true;
   for (size_t j = 0; j < out.size(); ++j) {
     f.out[j] = static_cast<std::byte*>(detail::mutable_data(out[j]));
+    const auto bytes = static_cast<size_t>(out[j].byte_size());
     for (const Tensor& t : in) {
-      aliased = aliased || overlaps(f.out[j], static_cast<size_t>(out[j].byte_size()), t.raw_data(),
-                                    static_cast<size_t>(t.byte_size()));
+      const auto t_bytes = static_cast<size_t>(t.byte_size());
+      if (!overlaps(f.out[j], bytes, t.raw_data(), t_bytes)) continue;
+      aliased = true;
+      exact = exact && f.out[j] == t.raw_data() && bytes == t_bytes;
     }
   }
   size_t nleaf = 0;
@@ -415,7 +427,9 @@ void run_program(const Program& p, const RunLayout& l, std::span<const Tensor> i
     fill(p.out_esize[static_cast<size_t>(j)], f.uni + u * kUniBytes, f.out[static_cast<size_t>(j)],
          p.out_size[static_cast<size_t>(j)]);
   }
-  const Run run{p, l, aliased ? p.body_safe : p.body, aliased ? p.safe_red_src : p.red_src, f, s};
+  const bool native = p.native.fn != nullptr && exact && native_code();
+  const Run run{p, l, aliased ? p.body_safe : p.body, aliased ? p.safe_red_src : p.red_src,
+                f, s, native ? p.native.fn : nullptr};
   switch (l.mode) {
     case RunLayout::Mode::Identities:
       return run.identities();
