@@ -415,7 +415,9 @@ Imported build_graph(std::shared_ptr<const ImportContext> ctx, const ImportOptio
       if (plan->node->output_size() == 1) return LayerResult{Tree(outs.at(0))};
       Tree::List list;
       for (size_t o = 0; o < outs.size(); ++o) {
-        // Unused optional outputs a converter skipped: a placeholder nobody reads.
+        // run_node checked that every output the graph names is computed; an output left
+        // unnamed (an omitted optional one) may be skipped, and a scalar keeps its position so
+        // that elem(layer, o) of the named ones keeps its index. No node can refer to it.
         list.push_back(outs[o].defined() ? Tree(outs[o]) : Tree(nx::Tensor(0.0f)));
       }
       return LayerResult{Tree::list(std::move(list))};

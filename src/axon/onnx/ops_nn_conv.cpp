@@ -20,14 +20,19 @@ void check_kernel_attr(const OpCall& call, const std::vector<int64_t>& kernel) {
   if (ks != kernel) call.fail("kernel_shape attribute does not match the weight's shape");
 }
 
-std::vector<nx::Tensor> conv(const OpCall& call) {
-  const nx::Tensor& x = float_input(call, 0, 3);
-  const nx::Tensor& w = call.input(1);
+// Conv and ConvTranspose: 1 to 3 spatial axes, the weight of the input's rank.
+void check_ranks(const OpCall& call, const nx::Tensor& x, const nx::Tensor& w) {
   if (x.rank() > 5) call.fail("supports 1 to 3 spatial axes, got " + nx::type_string(x.type()));
   if (w.rank() != x.rank()) {
     call.fail("weight rank must equal input rank: input " + nx::type_string(x.type()) +
               ", weight " + nx::type_string(w.type()));
   }
+}
+
+std::vector<nx::Tensor> conv(const OpCall& call) {
+  const nx::Tensor& x = float_input(call, 0, 3);
+  const nx::Tensor& w = call.input(1);
+  check_ranks(call, x, w);
   const int64_t group = call.attr_int("group", 1);
   if (group < 1 || x.shape()[1] % group != 0 || w.shape()[0] % group != 0 ||
       w.shape()[1] * group != x.shape()[1]) {
@@ -52,11 +57,7 @@ std::vector<nx::Tensor> conv(const OpCall& call) {
 std::vector<nx::Tensor> conv_transpose(const OpCall& call) {
   const nx::Tensor& x = float_input(call, 0, 3);
   const nx::Tensor& w = call.input(1);
-  if (x.rank() > 5) call.fail("supports 1 to 3 spatial axes, got " + nx::type_string(x.type()));
-  if (w.rank() != x.rank()) {
-    call.fail("weight rank must equal input rank: input " + nx::type_string(x.type()) +
-              ", weight " + nx::type_string(w.type()));
-  }
+  check_ranks(call, x, w);
   const int64_t group = call.attr_int("group", 1);
   const int64_t c = x.shape()[1];
   if (group < 1 || c % group != 0 || w.shape()[0] != c) {
