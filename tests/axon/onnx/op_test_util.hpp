@@ -1,6 +1,7 @@
-// Shared by the signal, quantization and region-op converter tests: every case of a reference
-// .npz run through its converter (eagerly) and through the importer (compiled), and small
-// builders for hand-made OpCalls (attributes, error messages), and a gradient check.
+// Shared by the converter tests (signal, quantization, region, RNN and control-flow ops): every
+// case of a reference .npz run through its converter (eagerly) and through the importer
+// (compiled), small builders for hand-made OpCalls (attributes, error messages), and a gradient
+// check.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,29 +37,74 @@ inline int run_cases(const std::string& file, bool imported, const onnx_case::To
       });
 }
 
-inline ::onnx::AttributeProto int_attr(const std::string& name, int64_t v) {
+/// An attribute of `name` and type `t`, its value unset.
+inline ::onnx::AttributeProto attr(const std::string& name,
+                                   ::onnx::AttributeProto::AttributeType t) {
   ::onnx::AttributeProto a;
   a.set_name(name);
-  a.set_type(::onnx::AttributeProto::INT);
+  a.set_type(t);
+  return a;
+}
+
+inline ::onnx::AttributeProto int_attr(const std::string& name, int64_t v) {
+  ::onnx::AttributeProto a = attr(name, ::onnx::AttributeProto::INT);
   a.set_i(v);
   return a;
 }
 
 inline ::onnx::AttributeProto ints_attr(const std::string& name, const std::vector<int64_t>& v) {
-  ::onnx::AttributeProto a;
-  a.set_name(name);
-  a.set_type(::onnx::AttributeProto::INTS);
+  ::onnx::AttributeProto a = attr(name, ::onnx::AttributeProto::INTS);
   for (int64_t x : v) a.add_ints(x);
   return a;
 }
 
 inline ::onnx::AttributeProto string_attr(const std::string& name, const std::string& v) {
-  ::onnx::AttributeProto a;
-  a.set_name(name);
-  a.set_type(::onnx::AttributeProto::STRING);
+  ::onnx::AttributeProto a = attr(name, ::onnx::AttributeProto::STRING);
   a.set_s(v);
   return a;
 }
+
+/// A node's attributes built in a chain (`Attrs().i("axis", 1).s("mode", "x")`), kept alive
+/// (a deque never moves them) for the OpCalls that point at them.
+struct Attrs {
+  std::deque<::onnx::AttributeProto> list;
+
+  Attrs& i(const std::string& name, int64_t v) {
+    add(name, ::onnx::AttributeProto::INT).set_i(v);
+    return *this;
+  }
+  Attrs& f(const std::string& name, float v) {
+    add(name, ::onnx::AttributeProto::FLOAT).set_f(v);
+    return *this;
+  }
+  Attrs& s(const std::string& name, const std::string& v) {
+    add(name, ::onnx::AttributeProto::STRING).set_s(v);
+    return *this;
+  }
+  Attrs& ints(const std::string& name, const std::vector<int64_t>& v) {
+    auto& a = add(name, ::onnx::AttributeProto::INTS);
+    for (int64_t x : v) a.add_ints(x);
+    return *this;
+  }
+  Attrs& floats(const std::string& name, const std::vector<float>& v) {
+    auto& a = add(name, ::onnx::AttributeProto::FLOATS);
+    for (float x : v) a.add_floats(x);
+    return *this;
+  }
+  Attrs& strings(const std::string& name, const std::vector<std::string>& v) {
+    auto& a = add(name, ::onnx::AttributeProto::STRINGS);
+    for (const auto& x : v) a.add_strings(x);
+    return *this;
+  }
+  ::onnx::AttributeProto& add(const std::string& name, ::onnx::AttributeProto::AttributeType t) {
+    list.push_back(attr(name, t));
+    return list.back();
+  }
+  /// Points `call` at every attribute.
+  void attach(axon::onnx_import::OpCall& call) const {
+    for (const auto& a : list) call.attrs_.push_back(&a);
+  }
+};
 
 /// The converter of `op` called on a hand-filled OpCall (node name "n1"); undefined inputs are
 /// omitted optional ones.

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
-#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "nx/ops/elementwise.hpp"
 #include "nx/ops/reduce.hpp"
 #include "nx/ops/shape.hpp"
+#include "op_test_util.hpp"
 
 namespace {
 
@@ -29,33 +29,16 @@ using axon::onnx_import::Subgraph;
 using nx::Tensor;
 
 // A node whose graph attributes run C++ functions.
-struct Node {
+struct Node : op_test::Attrs {
   explicit Node(std::string op_type) : op(std::move(op_type)) {}
   std::string op;
-  std::deque<onnx::AttributeProto> attrs;
   std::map<std::string, Subgraph> graphs;
   int64_t opset = 17;
 
   Node& graph(const std::string& name, Subgraph f) {
-    auto& a = add(name, onnx::AttributeProto::GRAPH);
-    a.mutable_g()->set_name(name);
+    add(name, onnx::AttributeProto::GRAPH).mutable_g()->set_name(name);
     graphs[name] = std::move(f);
     return *this;
-  }
-  Node& i(const std::string& name, int64_t v) {
-    add(name, onnx::AttributeProto::INT).set_i(v);
-    return *this;
-  }
-  Node& ints(const std::string& name, const std::vector<int64_t>& v) {
-    auto& a = add(name, onnx::AttributeProto::INTS);
-    for (int64_t x : v) a.add_ints(x);
-    return *this;
-  }
-  onnx::AttributeProto& add(const std::string& name, onnx::AttributeProto::AttributeType t) {
-    attrs.emplace_back();
-    attrs.back().set_name(name);
-    attrs.back().set_type(t);
-    return attrs.back();
   }
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs, size_t outputs = 4) const {
     OpCall call;
@@ -64,7 +47,7 @@ struct Node {
     call.opset_ = opset;
     call.inputs_ = inputs;
     call.num_outputs_ = outputs;
-    for (const auto& a : attrs) call.attrs_.push_back(&a);
+    attach(call);
     call.make_subgraph_ = [this](const onnx::GraphProto& g) { return graphs.at(g.name()); };
     return axon::onnx_import::find_op(op)->convert(call);
   }

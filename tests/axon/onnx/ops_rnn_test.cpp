@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
-#include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "nx/ops/elementwise.hpp"
 #include "nx/ops/reduce.hpp"
 #include "nx/ops/shape.hpp"
+#include "op_test_util.hpp"
 
 namespace {
 
@@ -38,41 +38,7 @@ Tensor ref(const std::string& c, const std::string& key) {
   return t ? t->leaf() : Tensor();
 }
 
-// A node's attributes, kept alive for the OpCalls that point at them.
-struct Attrs {
-  std::deque<onnx::AttributeProto> list;
-  Attrs& i(const std::string& name, int64_t v) {
-    auto& a = add(name, onnx::AttributeProto::INT);
-    a.set_i(v);
-    return *this;
-  }
-  Attrs& f(const std::string& name, float v) {
-    auto& a = add(name, onnx::AttributeProto::FLOAT);
-    a.set_f(v);
-    return *this;
-  }
-  Attrs& s(const std::string& name, const std::string& v) {
-    auto& a = add(name, onnx::AttributeProto::STRING);
-    a.set_s(v);
-    return *this;
-  }
-  Attrs& ss(const std::string& name, const std::vector<std::string>& v) {
-    auto& a = add(name, onnx::AttributeProto::STRINGS);
-    for (const auto& x : v) a.add_strings(x);
-    return *this;
-  }
-  Attrs& fs(const std::string& name, const std::vector<float>& v) {
-    auto& a = add(name, onnx::AttributeProto::FLOATS);
-    for (float x : v) a.add_floats(x);
-    return *this;
-  }
-  onnx::AttributeProto& add(const std::string& name, onnx::AttributeProto::AttributeType t) {
-    list.emplace_back();
-    list.back().set_name(name);
-    list.back().set_type(t);
-    return list.back();
-  }
-};
+using op_test::Attrs;
 
 std::vector<Tensor> run(const std::string& op, const Attrs& attrs,
                         const std::vector<Tensor>& inputs, int64_t opset = 17, size_t outputs = 3) {
@@ -82,7 +48,7 @@ std::vector<Tensor> run(const std::string& op, const Attrs& attrs,
   call.opset_ = opset;
   call.inputs_ = inputs;
   call.num_outputs_ = outputs;
-  for (const auto& a : attrs.list) call.attrs_.push_back(&a);
+  attrs.attach(call);
   const auto* entry = axon::onnx_import::find_op(op);
   if (!entry) throw nx::Error("no converter for " + op);
   return entry->convert(call);
@@ -166,9 +132,9 @@ TEST(OnnxRnnOps, LstmLayout1InputForgetActivations) {
                   .i("hidden_size", 2)
                   .i("layout", 1)
                   .i("input_forget", 1)
-                  .ss("activations", {"HardSigmoid", "LeakyRelu", "ScaledTanh"})
-                  .fs("activation_alpha", {0.3f, 0.2f, 0.9f})
-                  .fs("activation_beta", {0.6f, 1.1f})});
+                  .strings("activations", {"HardSigmoid", "LeakyRelu", "ScaledTanh"})
+                  .floats("activation_alpha", {0.3f, 0.2f, 0.9f})
+                  .floats("activation_beta", {0.6f, 1.1f})});
 }
 TEST(OnnxRnnOps, LstmDefaults) {
   check_case({"lstm_defaults", "LSTM", Attrs().i("hidden_size", 4)});
@@ -190,8 +156,8 @@ TEST(OnnxRnnOps, GruLayout1Activations) {
               Attrs()
                   .i("hidden_size", 3)
                   .i("layout", 1)
-                  .ss("activations", {"Softsign", "Elu"})
-                  .fs("activation_alpha", {0.5f})});
+                  .strings("activations", {"Softsign", "Elu"})
+                  .floats("activation_alpha", {0.5f})});
 }
 TEST(OnnxRnnOps, GruBidirectionalSequenceLengths) {
   check_case(
@@ -209,16 +175,16 @@ TEST(OnnxRnnOps, RnnReluReverseLayout1SequenceLengths) {
                   .i("hidden_size", 2)
                   .s("direction", "reverse")
                   .i("layout", 1)
-                  .ss("activations", {"Relu"})});
+                  .strings("activations", {"Relu"})});
 }
 TEST(OnnxRnnOps, RnnBidirectionalAffineSoftplusClip) {
   check_case({"rnn_bidir_acts", "RNN",
               Attrs()
                   .i("hidden_size", 3)
                   .s("direction", "bidirectional")
-                  .ss("activations", {"Affine", "Softplus"})
-                  .fs("activation_alpha", {0.8f})
-                  .fs("activation_beta", {0.1f})
+                  .strings("activations", {"Affine", "Softplus"})
+                  .floats("activation_alpha", {0.8f})
+                  .floats("activation_beta", {0.1f})
                   .f("clip", 1.5f)});
 }
 
@@ -267,10 +233,11 @@ TEST(OnnxRnnOps, BadInputsThrow) {
                "direction must be forward, reverse or bidirectional");
   expect_error("LSTM", Attrs().i("hidden_size", 3).s("direction", "bidirectional"), ins,
                "W must have shape {2, 12, 4}");
-  expect_error("LSTM", Attrs().i("hidden_size", 3).ss("activations", {"Sigmoid", "Tanh"}), ins,
+  expect_error("LSTM", Attrs().i("hidden_size", 3).strings("activations", {"Sigmoid", "Tanh"}), ins,
                "activations must list 3 functions, got 2");
-  expect_error("LSTM", Attrs().i("hidden_size", 3).ss("activations", {"Sigmoid", "Tanh", "Gelu"}),
-               ins, "unsupported activation 'Gelu'");
+  expect_error("LSTM",
+               Attrs().i("hidden_size", 3).strings("activations", {"Sigmoid", "Tanh", "Gelu"}), ins,
+               "unsupported activation 'Gelu'");
   std::vector<Tensor> bad_x = ins;
   bad_x[0] = nx::reshape(ins[0], {ins[0].size()});
   expect_error("LSTM", Attrs().i("hidden_size", 3), bad_x, "X must have rank 3");
