@@ -59,7 +59,7 @@ bool fused_may_write_in_place(const Node& fused, size_t out, size_t in) {
     return false;
   const Graph& g = *fused.subgraphs[0];
   if (out >= g.outputs.size() || in >= g.inputs.size()) return false;
-  auto p = cpu::fused::compile_program(g);
+  auto p = cpu::fused::compile_program(g, /*native=*/false);  // inspected, never run
   if (!p || p->out_size[out] != p->n) return false;
   const auto leaf = static_cast<int32_t>(in);
   for (const auto& gp : p->gathers)

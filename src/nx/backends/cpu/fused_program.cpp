@@ -528,10 +528,10 @@ bool can_reduce(Prim p, const TensorType& in, const Axes& axes) {
   return reduce_fns(p, in.dtype).acc_size != 0 && reduce_layout(in.shape, axes, layout, rows, len);
 }
 
-std::unique_ptr<Program> compile_program(const Graph& g) {
+std::unique_ptr<Program> compile_program(const Graph& g, bool native) {
   try {
     std::unique_ptr<Program> p = Compiler(g).compile();
-    p->native = compile_native(*p);
+    if (native) p->native = compile_native(*p);
     return p;
   } catch (const Unsupported&) {
     return nullptr;

@@ -125,9 +125,10 @@ struct Program {
 };
 
 /// Compiles the program of an elementwise Fused node, with its native kernel when it has one
-/// (fused_native.hpp); null when it holds something the tile programs cannot run (the caller then
-/// interprets it).
-std::unique_ptr<Program> compile_program(const detail::Graph& g);
+/// and `native` asks for it (fused_native.hpp; a caller that only inspects the program passes
+/// false); null when it holds something the tile programs cannot run (the caller then interprets
+/// it).
+std::unique_ptr<Program> compile_program(const detail::Graph& g, bool native = true);
 
 /// The working memory of one run of a program, planned from it (plan_run): the call's leaf and
 /// output pointers, its uniform values, each reduction's partial results, and per parallel
